@@ -1,0 +1,20 @@
+import { defineConfig } from 'tsup'
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    'integrations/express/index': 'src/integrations/express/index.ts',
+    'integrations/fastify/index': 'src/integrations/fastify/index.ts',
+    'decorators/index': 'src/decorators/index.ts',
+    'testing/index': 'src/testing/index.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  splitting: true,
+  treeshake: true,
+  loader: { '.lua': 'text' },
+  external: ['ioredis', 'express', 'fastify', 'bullmq', 'express-session'],
+})
