@@ -1,0 +1,362 @@
+// The options createRedkit accepts, and their resolution (with REDIS_* environment variables)
+// into one validated, typed object. Bad options fail here, at construction, with what to fix.
+
+import type { ConnectionOptions as TlsOptions } from 'node:tls'
+import { InvalidOptionsError } from '../errors.js'
+import { type Logger, silentLogger } from '../logger.js'
+import { type Duration, optionalDuration } from './duration.js'
+import { redactUrl, Secret } from './secret.js'
+
+/** A Redis node address. */
+export interface NodeAddress {
+  host: string
+  port: number
+}
+
+/** Options of {@link createRedkit}. Every option is optional: with none, redkit reads REDIS_* or runs in memory. */
+export interface RedkitOptions {
+  /**
+   * Where Redis is: `redis://[user:pass@]host:port[/db]`, `rediss://...` for TLS, or `'memory'` /
+   * `'disabled'` for the embedded in-memory store.
+   * @default process.env.REDIS_URL, else REDIS_HOST/REDIS_PORT..., else 'memory'
+   * @example createRedkit({ url: 'redis://localhost:6379/0' })
+   */
+  url?: string
+  /** Host when no url is given. @default process.env.REDIS_HOST */
+  host?: string
+  /** Port when no url is given. @default process.env.REDIS_PORT ?? 6379 */
+  port?: number
+  /** ACL user name. @default process.env.REDIS_USERNAME */
+  username?: string
+  /** Password; never logged, printed or put in an error message. @default process.env.REDIS_PASSWORD */
+  password?: string
+  /** Database index (single node and sentinel only). @default process.env.REDIS_DB ?? 0 */
+  db?: number
+  /**
+   * TLS: `true` or Node TLS options (e.g. `{ ca }`). A `rediss://` url turns it on too.
+   * @default process.env.REDIS_TLS === 'true'
+   */
+  tls?: boolean | TlsOptions
+  /**
+   * Redis Cluster: the seed nodes (`'host:port'` strings or objects).
+   * @default process.env.REDIS_CLUSTER_NODES (comma-separated host:port)
+   * @example createRedkit({ cluster: { nodes: ['10.0.0.1:7000', '10.0.0.2:7000'] } })
+   */
+  cluster?: { nodes: readonly (string | NodeAddress)[] }
+  /**
+   * Redis Sentinel: the sentinels and the monitored master's name.
+   * @default process.env.REDIS_SENTINELS (comma-separated host:port) with REDIS_SENTINEL_NAME
+   */
+  sentinel?: {
+    sentinels: readonly (string | NodeAddress)[]
+    /** The master group name sentinels monitor. @default 'mymaster' */
+    name?: string
+    /** Password of the sentinels themselves (not of the data nodes). */
+    password?: string
+  }
+  /**
+   * Application name: first part of every key prefix and of connection names (`<app>:<role>`).
+   * @default 'app'
+   */
+  app?: string
+  /** Environment name, second part of the key prefix (`shop:prod:`). @default none */
+  env?: string
+  /** Full key prefix; overrides `app`/`env`. @default `${app}:` or `${app}:${env}:` */
+  prefix?: string
+  /** A pino-like logger. @default silent */
+  logger?: Logger
+  /** A command that has not answered after this long fails with `CommandTimeoutError`. @default '2s' */
+  commandTimeout?: Duration
+  /** Time allowed to open a connection. @default '5s' */
+  connectTimeout?: Duration
+  /** How long `close()` waits for in-flight commands before disconnecting. @default '5s' */
+  closeTimeout?: Duration
+  /** Circuit breaker in front of every Redis command. */
+  breaker?: {
+    /** Consecutive failures that open the breaker. @default 5 */
+    threshold?: number
+    /** How long the breaker stays open before one probe is let through. @default '30s' */
+    cooldown?: Duration
+  }
+  /** Environment variables to read instead of `process.env` (tests, multi-tenant setups). */
+  environment?: Readonly<Record<string, string | undefined>>
+}
+
+/** How to reach the backend, after parsing. */
+export type ResolvedTarget =
+  | { mode: 'memory' }
+  | {
+      mode: 'redis'
+      host: string
+      port: number
+      db: number
+      username?: string
+      password?: Secret
+      tls?: TlsOptions
+    }
+  | { mode: 'cluster'; nodes: NodeAddress[]; username?: string; password?: Secret; tls?: TlsOptions }
+  | {
+      mode: 'sentinel'
+      sentinels: NodeAddress[]
+      name: string
+      db: number
+      username?: string
+      password?: Secret
+      sentinelPassword?: Secret
+      tls?: TlsOptions
+    }
+
+/** Options after defaults, environment and validation: what the rest of redkit reads. */
+export interface ResolvedOptions {
+  target: ResolvedTarget
+  /** Printable description of the target, credentials removed. */
+  describe: string
+  app: string
+  prefix: string
+  logger: Logger
+  commandTimeoutMs: number
+  connectTimeoutMs: number
+  closeTimeoutMs: number
+  breaker: { threshold: number; cooldownMs: number }
+}
+
+const KNOWN_OPTIONS = new Set<string>([
+  'url',
+  'host',
+  'port',
+  'username',
+  'password',
+  'db',
+  'tls',
+  'cluster',
+  'sentinel',
+  'app',
+  'env',
+  'prefix',
+  'logger',
+  'commandTimeout',
+  'connectTimeout',
+  'closeTimeout',
+  'breaker',
+  'environment',
+])
+
+const MEMORY_URLS = new Set(['', 'memory', 'memory://', 'disabled', 'none', 'off'])
+
+/** Validates options, applies defaults and REDIS_* variables. Throws InvalidOptionsError. */
+export function resolveOptions(options: RedkitOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionsError('createRedkit expects an options object (or nothing).')
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      throw new InvalidOptionsError(
+        `Unknown option '${key}'. Known options: ${[...KNOWN_OPTIONS].join(', ')}.`,
+      )
+    }
+  }
+  const environment = options.environment ?? process.env
+  const target = resolveTarget(options, environment)
+  const app = options.app ?? 'app'
+  checkName(app, 'app')
+  if (options.env !== undefined) checkName(options.env, 'env')
+  const prefix = options.prefix ?? (options.env ? `${app}:${options.env}:` : `${app}:`)
+  if (typeof prefix !== 'string') throw new InvalidOptionsError('prefix must be a string.')
+
+  const threshold = options.breaker?.threshold ?? 5
+  if (!Number.isInteger(threshold) || threshold < 1) {
+    throw new InvalidOptionsError(`breaker.threshold must be an integer >= 1, got ${threshold}.`)
+  }
+  const commandTimeoutMs = optionalDuration(options.commandTimeout, 'commandTimeout', 2000)
+  if (commandTimeoutMs === 0) throw new InvalidOptionsError('commandTimeout must be greater than 0.')
+
+  return {
+    target,
+    describe: describeTarget(target),
+    app,
+    prefix,
+    logger: options.logger ?? silentLogger,
+    commandTimeoutMs,
+    connectTimeoutMs: optionalDuration(options.connectTimeout, 'connectTimeout', 5000),
+    closeTimeoutMs: optionalDuration(options.closeTimeout, 'closeTimeout', 5000),
+    breaker: {
+      threshold,
+      cooldownMs: optionalDuration(options.breaker?.cooldown, 'breaker.cooldown', 30_000),
+    },
+  }
+}
+
+function checkName(value: unknown, name: string): void {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(value)) {
+    throw new InvalidOptionsError(
+      `${name} must be a non-empty string of letters, digits, '_', '.' or '-', got ${JSON.stringify(value)}.`,
+    )
+  }
+}
+
+function resolveTarget(
+  options: RedkitOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): ResolvedTarget {
+  const username = options.username ?? nonEmpty(env.REDIS_USERNAME)
+  const rawPassword = options.password ?? nonEmpty(env.REDIS_PASSWORD)
+  const password = rawPassword === undefined ? undefined : new Secret(rawPassword)
+  const tls = resolveTls(
+    options.tls ?? (env.REDIS_TLS === undefined ? undefined : parseBool(env.REDIS_TLS, 'REDIS_TLS')),
+  )
+
+  const clusterNodes = options.cluster?.nodes ?? splitList(env.REDIS_CLUSTER_NODES)
+  if (options.cluster && clusterNodes?.length === 0) {
+    throw new InvalidOptionsError('cluster.nodes must list at least one node (host:port).')
+  }
+  if (clusterNodes && clusterNodes.length > 0) {
+    return {
+      mode: 'cluster',
+      nodes: clusterNodes.map((node, i) => parseNode(node, `cluster.nodes[${i}]`)),
+      username,
+      password,
+      tls,
+    }
+  }
+
+  const sentinels = options.sentinel?.sentinels ?? splitList(env.REDIS_SENTINELS)
+  if (options.sentinel && sentinels?.length === 0) {
+    throw new InvalidOptionsError('sentinel.sentinels must list at least one sentinel (host:port).')
+  }
+  if (sentinels && sentinels.length > 0) {
+    const sentinelPassword = options.sentinel?.password ?? nonEmpty(env.REDIS_SENTINEL_PASSWORD)
+    return {
+      mode: 'sentinel',
+      sentinels: sentinels.map((node, i) => parseNode(node, `sentinel.sentinels[${i}]`)),
+      name: options.sentinel?.name ?? nonEmpty(env.REDIS_SENTINEL_NAME) ?? 'mymaster',
+      db: parseDb(options.db ?? env.REDIS_DB, 'db'),
+      username,
+      password,
+      sentinelPassword: sentinelPassword === undefined ? undefined : new Secret(sentinelPassword),
+      tls,
+    }
+  }
+
+  const url = options.url ?? env.REDIS_URL
+  if (url !== undefined) {
+    if (typeof url !== 'string') throw new InvalidOptionsError('url must be a string.')
+    if (MEMORY_URLS.has(url.trim().toLowerCase())) return { mode: 'memory' }
+    return parseRedisUrl(url, { username, password, tls, db: options.db })
+  }
+
+  const host = options.host ?? nonEmpty(env.REDIS_HOST)
+  if (host === undefined) return { mode: 'memory' }
+  return {
+    mode: 'redis',
+    host,
+    port: parsePort(options.port ?? env.REDIS_PORT ?? 6379, 'port'),
+    db: parseDb(options.db ?? env.REDIS_DB, 'db'),
+    username,
+    password,
+    tls,
+  }
+}
+
+function parseRedisUrl(
+  url: string,
+  overrides: { username?: string; password?: Secret; tls?: TlsOptions; db?: number },
+): ResolvedTarget {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    // WHATWG URL refuses ports above 65535 as a whole; say which part is wrong.
+    const port = /^rediss?:\/\/(?:[^@/]*@)?[^/:]*:(\d+)/i.exec(url)?.[1]
+    if (port !== undefined) parsePort(port, 'url port')
+    throw new InvalidOptionsError(
+      `url '${redactUrl(url)}' is not a valid URL; use redis://host:6379, rediss://host:6380 or 'memory'.`,
+    )
+  }
+  const scheme = parsed.protocol
+  if (scheme !== 'redis:' && scheme !== 'rediss:') {
+    throw new InvalidOptionsError(
+      `url has unknown scheme '${scheme}'; use redis:// (plain), rediss:// (TLS), or 'memory' for the embedded store.`,
+    )
+  }
+  if (!parsed.hostname) throw new InvalidOptionsError(`url '${redactUrl(url)}' has no host.`)
+  const urlPassword = parsed.password ? decodeURIComponent(parsed.password) : undefined
+  const urlUser = parsed.username ? decodeURIComponent(parsed.username) : undefined
+  const path = parsed.pathname.replace(/^\//, '')
+  return {
+    mode: 'redis',
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: parsePort(parsed.port === '' ? 6379 : parsed.port, 'url port'),
+    db: parseDb(overrides.db ?? (path === '' ? undefined : path), 'url database'),
+    username: urlUser ?? overrides.username,
+    password: urlPassword === undefined ? overrides.password : new Secret(urlPassword),
+    tls: scheme === 'rediss:' ? (overrides.tls ?? {}) : overrides.tls,
+  }
+}
+
+function resolveTls(value: boolean | TlsOptions | undefined): TlsOptions | undefined {
+  if (value === undefined || value === false) return undefined
+  if (value === true) return {}
+  if (typeof value !== 'object') throw new InvalidOptionsError('tls must be true, false or Node TLS options.')
+  return value
+}
+
+function parseNode(node: string | NodeAddress, name: string): NodeAddress {
+  if (typeof node === 'object' && node !== null) {
+    if (!node.host) throw new InvalidOptionsError(`${name} has no host.`)
+    return { host: node.host, port: parsePort(node.port, `${name}.port`) }
+  }
+  const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(String(node).trim())
+  if (!match) throw new InvalidOptionsError(`${name} '${node}' must be 'host:port'.`)
+  return { host: match[1]!, port: parsePort(match[2]!, name) }
+}
+
+function parsePort(value: unknown, name: string): number {
+  const port = typeof value === 'string' ? Number(value) : value
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidOptionsError(
+      `${name} must be an integer between 1 and 65535, got ${JSON.stringify(value)}.`,
+    )
+  }
+  return port
+}
+
+function parseDb(value: unknown, name: string): number {
+  if (value === undefined || value === '') return 0
+  const db = typeof value === 'string' ? Number(value) : value
+  if (typeof db !== 'number' || !Number.isInteger(db) || db < 0) {
+    throw new InvalidOptionsError(`${name} must be a database index >= 0, got ${JSON.stringify(value)}.`)
+  }
+  return db
+}
+
+function parseBool(value: string, name: string): boolean {
+  const normal = value.trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(normal)) return true
+  if (['0', 'false', 'no', 'off', ''].includes(normal)) return false
+  throw new InvalidOptionsError(`${name} must be true or false, got '${value}'.`)
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
+}
+
+function splitList(value: string | undefined): string[] | undefined {
+  if (!value) return undefined
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+}
+
+function describeTarget(target: ResolvedTarget): string {
+  switch (target.mode) {
+    case 'memory':
+      return 'memory'
+    case 'redis':
+      return `${target.tls ? 'rediss' : 'redis'}://${target.username ? `${target.username}@` : ''}${target.host}:${target.port}/${target.db}`
+    case 'cluster':
+      return `cluster(${target.nodes.map((n) => `${n.host}:${n.port}`).join(',')})`
+    case 'sentinel':
+      return `sentinel(${target.name}@${target.sentinels.map((n) => `${n.host}:${n.port}`).join(',')})`
+  }
+}

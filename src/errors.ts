@@ -1,0 +1,65 @@
+// Typed errors that every redkit module throws; each message says what to do next.
+// Callers can branch on the class (`instanceof`) or on the stable `code` string.
+
+/** Base class of every error redkit throws. */
+export class RedkitError extends Error {
+  /** Stable machine-readable code, e.g. `REDKIT_UNAVAILABLE`. */
+  readonly code: string
+
+  constructor(message: string, code = 'REDKIT_ERROR', options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+  }
+}
+
+/** Options passed to `createRedkit` or a feature are invalid; thrown at construction. */
+export class InvalidOptionsError extends RedkitError {
+  constructor(message: string) {
+    super(message, 'REDKIT_INVALID_OPTIONS')
+  }
+}
+
+/**
+ * Redis could not be reached: the circuit breaker is open, the connection is down,
+ * or a command timed out. Features catch this to degrade (serve L1, insurance limiter).
+ */
+export class RedisUnavailableError extends RedkitError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'REDKIT_UNAVAILABLE', options)
+  }
+}
+
+/** A command did not answer within `commandTimeout`. */
+export class CommandTimeoutError extends RedisUnavailableError {
+  constructor(command: string, timeoutMs: number, options?: { cause?: unknown }) {
+    super(
+      `Redis did not answer ${command} within ${timeoutMs} ms; the server may be hung or overloaded (raise commandTimeout if this is expected).`,
+      options,
+    )
+  }
+}
+
+/** The kit was closed with `close()`; create a new one to go on. */
+export class RedkitClosedError extends RedkitError {
+  constructor() {
+    super('This redkit instance is closed; create a new one with createRedkit().', 'REDKIT_CLOSED')
+  }
+}
+
+/** A Lua script (or its in-memory twin) failed, or an unknown script name was called. */
+export class ScriptError extends RedkitError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'REDKIT_SCRIPT', options)
+  }
+}
+
+/**
+ * Redis (or the embedded store) refused a command: wrong key type (`WRONGTYPE`), a value that is not
+ * an integer, out of memory (`OOM`)... The message is the server's. Not a connectivity problem.
+ */
+export class StoreCommandError extends RedkitError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'REDKIT_COMMAND', options)
+  }
+}
