@@ -1,0 +1,127 @@
+// Builds the health report: per-connection status and PING latency, breaker state, and what the
+// server says of itself (version, memory, eviction policy). Missing permissions degrade the detail, not the status.
+
+import type { StoreMode } from '../store/store.js'
+import type { BreakerState } from './circuit-breaker.js'
+import type { ConnectionManager, ConnectionRole } from './connection-manager.js'
+
+/** Status of one connection role. */
+export interface RoleHealth {
+  /** `ready`, `connecting`, `reconnecting`, `down`, or `idle` when the connection was never needed. */
+  status: 'ready' | 'connecting' | 'reconnecting' | 'down' | 'idle'
+  /** PING round trip in milliseconds (command connection only). */
+  latencyMs?: number
+  /** Why the role is down. */
+  error?: string
+}
+
+/** What the server reports about itself; fields are absent when the ACL forbids INFO. */
+export interface ServerHealth {
+  version?: string
+  usedMemoryBytes?: number
+  maxmemoryBytes?: number
+  maxmemoryPolicy?: string
+  /** Why the detail is missing (e.g. `NOPERM` under a restricted ACL user). */
+  error?: string
+}
+
+/** The result of `kit.health()`. */
+export interface HealthReport {
+  /** `healthy`: all good. `degraded`: commands work but something is off. `down`: commands fail. */
+  status: 'healthy' | 'degraded' | 'down'
+  mode: StoreMode
+  breaker: BreakerState
+  roles: Partial<Record<ConnectionRole, RoleHealth>>
+  server?: ServerHealth
+  /** ISO time of the check. */
+  checkedAt: string
+}
+
+/** The report of the embedded store: always healthy. */
+export function memoryHealth(): HealthReport {
+  return {
+    status: 'healthy',
+    mode: 'memory',
+    breaker: 'closed',
+    roles: {},
+    checkedAt: new Date().toISOString(),
+  }
+}
+
+/** Checks the Redis connections of a manager. Never throws. */
+export async function redisHealth(manager: ConnectionManager, mode: StoreMode): Promise<HealthReport> {
+  const roles: HealthReport['roles'] = {}
+  let server: ServerHealth | undefined
+  const started = performance.now()
+  try {
+    await manager.run('PING', (c) => c.ping())
+    roles.command = { status: 'ready', latencyMs: round(performance.now() - started) }
+    server = await serverHealth(manager)
+  } catch (error) {
+    roles.command = { status: 'down', error: message(error) }
+  }
+  for (const role of ['subscriber', 'queue'] as const) {
+    const client = manager.existing(role)
+    roles[role] = client ? { status: clientStatus(client.status) } : { status: 'idle' }
+  }
+  const breaker = manager.breaker.state
+  let status: HealthReport['status'] = 'healthy'
+  if (roles.command.status !== 'ready') status = 'down'
+  else if (
+    breaker !== 'closed' ||
+    roles.subscriber?.status === 'down' ||
+    roles.subscriber?.status === 'reconnecting'
+  ) {
+    status = 'degraded'
+  }
+  return { status, mode, breaker, roles, ...(server ? { server } : {}), checkedAt: new Date().toISOString() }
+}
+
+async function serverHealth(manager: ConnectionManager): Promise<ServerHealth> {
+  try {
+    const info = await manager.run('INFO', (c) => c.info())
+    const fields = parseInfo(info)
+    const health: ServerHealth = {}
+    if (fields.redis_version) health.version = fields.redis_version
+    if (fields.used_memory) health.usedMemoryBytes = Number(fields.used_memory)
+    if (fields.maxmemory) health.maxmemoryBytes = Number(fields.maxmemory)
+    if (fields.maxmemory_policy) health.maxmemoryPolicy = fields.maxmemory_policy
+    return health
+  } catch (error) {
+    return { error: message(error) }
+  }
+}
+
+/** Parses the `field:value` lines of an INFO reply. */
+export function parseInfo(info: string): Record<string, string> {
+  const fields: Record<string, string> = {}
+  for (const line of info.split('\n')) {
+    const at = line.indexOf(':')
+    if (at > 0 && !line.startsWith('#')) fields[line.slice(0, at)] = line.slice(at + 1).trim()
+  }
+  return fields
+}
+
+function clientStatus(status: string): RoleHealth['status'] {
+  switch (status) {
+    case 'ready':
+      return 'ready'
+    case 'wait':
+      return 'idle'
+    case 'connecting':
+    case 'connect':
+      return 'connecting'
+    case 'reconnecting':
+      return 'reconnecting'
+    default:
+      return 'down'
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

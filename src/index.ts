@@ -1,0 +1,51 @@
+// redkit's main entry point: createRedkit and the public types, nothing else.
+// Features (cache, limiter, sessions...) hang from the instance it returns.
+
+import { type RedkitOptions, resolveOptions } from './config/options.js'
+import { Redkit } from './redkit.js'
+
+/**
+ * Creates a redkit instance. Options are validated here (bad ones throw `InvalidOptionsError`);
+ * connections open lazily on first use.
+ *
+ * @example
+ * import { createRedkit } from 'redkit'
+ * const kit = createRedkit({ url: process.env.REDIS_URL, app: 'shop', env: 'prod' })
+ * await kit.ready() // optional
+ * kit.mode // 'redis' | 'cluster' | 'sentinel' | 'memory'
+ */
+export function createRedkit(options: RedkitOptions = {}): Redkit {
+  return new Redkit(resolveOptions(options))
+}
+
+export type { BusListener, BusMessageMeta, BusSubscribeOptions } from './bus/bus.js'
+export { Bus } from './bus/bus.js'
+export type { Duration } from './config/duration.js'
+export { parseDuration } from './config/duration.js'
+export type { NodeAddress, RedkitOptions } from './config/options.js'
+export type { BreakerState, BreakerStateChange } from './connection/circuit-breaker.js'
+export type { ConnectionRole } from './connection/connection-manager.js'
+export type { HealthReport, RoleHealth, ServerHealth } from './connection/health.js'
+export {
+  CommandTimeoutError,
+  InvalidOptionsError,
+  RedisUnavailableError,
+  RedkitClosedError,
+  RedkitError,
+  ScriptError,
+} from './errors.js'
+export type { Logger } from './logger.js'
+export type { RedkitEvents, RedkitMetrics } from './redkit.js'
+export { Redkit } from './redkit.js'
+export type {
+  MemoryScriptContext,
+  MessageListener,
+  ScanOptions,
+  ScriptDefinition,
+  ScriptReply,
+  SetEntry,
+  SetOptions,
+  Store,
+  StoreMode,
+  StoreValue,
+} from './store/store.js'

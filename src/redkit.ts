@@ -1,0 +1,143 @@
+// The Redkit instance createRedkit returns: it owns the store (Redis or embedded), the connection
+// manager and the bus, and is the entry point every feature hangs from.
+
+import { EventEmitter } from 'node:events'
+import { inspect } from 'node:util'
+import type { Cluster, Redis } from 'ioredis'
+import { Bus } from './bus/bus.js'
+import type { ResolvedOptions } from './config/options.js'
+import type { BreakerState, BreakerStateChange } from './connection/circuit-breaker.js'
+import { ConnectionManager } from './connection/connection-manager.js'
+import { type HealthReport, memoryHealth, parseInfo, redisHealth } from './connection/health.js'
+import { InvalidOptionsError } from './errors.js'
+import { MemoryStore } from './store/memory/memory-store.js'
+import { RedisStore } from './store/redis/redis-store.js'
+import type { Store, StoreMode } from './store/store.js'
+
+/** Events a {@link Redkit} emits. */
+export interface RedkitEvents {
+  /** The Redis circuit breaker changed state (`closed` → `open` → `half-open` → ...). */
+  breakerStateChange: [BreakerStateChange]
+}
+
+/** The result of `kit.metrics()`: plain numbers, ready for JSON or a metrics exporter. */
+export interface RedkitMetrics {
+  mode: StoreMode
+  breaker: { state: BreakerState; consecutiveFailures: number }
+}
+
+/** A redkit instance. Create it with `createRedkit()`; close it with `close()`. */
+export class Redkit extends EventEmitter<RedkitEvents> {
+  /** Which backend is in use. */
+  readonly mode: StoreMode
+  /** The prefix every key of this instance lives under, e.g. `shop:prod:`. */
+  readonly prefix: string
+  /**
+   * The store features use. Public for advanced use (custom commands through the same connection,
+   * breaker and timeout); keys you pass are not prefixed for you.
+   */
+  readonly store: Store
+  /** Pub/sub between every instance of the app. */
+  readonly bus: Bus
+  readonly #options: ResolvedOptions
+  readonly #manager: ConnectionManager | undefined
+  #closing: Promise<void> | undefined
+
+  /** @internal use `createRedkit()` */
+  constructor(options: ResolvedOptions) {
+    super()
+    this.#options = options
+    this.prefix = options.prefix
+    this.mode = options.target.mode
+    if (options.target.mode === 'memory') {
+      this.store = new MemoryStore()
+    } else {
+      this.#manager = new ConnectionManager(options)
+      this.#manager.on('stateChange', (change) => this.emit('breakerStateChange', change))
+      this.store = new RedisStore(this.#manager, options.target.mode)
+    }
+    this.bus = new Bus(this.store, this.prefix, options.logger)
+  }
+
+  /**
+   * Resolves once the command connection answers a PING. Optional: connections are lazy and
+   * commands sent before they are up wait for them. Rejects with `RedisUnavailableError`.
+   */
+  async ready(): Promise<void> {
+    await this.store.ping()
+  }
+
+  /** Health of every connection, breaker state and server facts. Never throws. */
+  health(): Promise<HealthReport> {
+    if (!this.#manager) return Promise.resolve(memoryHealth())
+    return redisHealth(this.#manager, this.mode)
+  }
+
+  /** Counters of this instance as a plain object. */
+  metrics(): RedkitMetrics {
+    return {
+      mode: this.mode,
+      breaker: {
+        state: this.#manager?.breaker.state ?? 'closed',
+        consecutiveFailures: this.#manager?.breaker.failures ?? 0,
+      },
+    }
+  }
+
+  /**
+   * The connection to give BullMQ (`new Queue(name, { connection: kit.queueConnection() })`): its own
+   * socket, `maxRetriesPerRequest: null`, no key prefix. Created once; BullMQ duplicates it for blocking
+   * workers. Logs a warning when the server's `maxmemory-policy` is not `noeviction`, since evicted
+   * queue keys lose jobs.
+   * @throws InvalidOptionsError in memory mode: BullMQ needs a real Redis.
+   */
+  queueConnection(): Redis | Cluster {
+    if (!this.#manager) {
+      throw new InvalidOptionsError(
+        'queueConnection() needs a Redis server: BullMQ cannot run on the embedded store. Set REDIS_URL.',
+      )
+    }
+    const fresh = !this.#manager.existing('queue')
+    const client = this.#manager.client('queue')
+    if (fresh) this.#checkEvictionPolicy(client)
+    return client
+  }
+
+  /**
+   * Closes connections after in-flight commands finish (up to `closeTimeout`). Idempotent; later
+   * calls on this instance reject with `RedkitClosedError`.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.store.close()
+    return this.#closing
+  }
+
+  [inspect.custom](): string {
+    return `Redkit { mode: '${this.mode}', target: '${this.#options.describe}', prefix: '${this.prefix}' }`
+  }
+
+  toJSON(): Record<string, string> {
+    return { mode: this.mode, target: this.#options.describe, prefix: this.prefix }
+  }
+
+  #checkEvictionPolicy(client: Redis | Cluster): void {
+    const logger = this.#options.logger
+    client
+      .info('memory')
+      .then((info) => {
+        const policy = parseInfo(info).maxmemory_policy
+        if (policy && policy !== 'noeviction') {
+          logger.warn(
+            { maxmemoryPolicy: policy },
+            `redkit: Redis maxmemory-policy is '${policy}'; BullMQ needs 'noeviction' or jobs can be evicted and lost`,
+          )
+        }
+      })
+      .catch((error: unknown) => {
+        logger.debug(
+          { error: error instanceof Error ? error.message : String(error) },
+          'redkit: could not read maxmemory-policy',
+        )
+      })
+  }
+}
