@@ -1,0 +1,9 @@
+// Test harness for redkit suites: real redis-server, cluster and sentinel processes on loopback.
+// Test-only code (never shipped); every process it starts dies with the test process.
+
+export { freePort } from './free-port.js'
+export { makeTlsFiles, type TlsFiles } from './make-tls-files.js'
+export { type ClusterOptions, type RedisCluster, startCluster } from './start-cluster.js'
+export { type RedisServer, type RedisServerOptions, startRedis, stopAllServers } from './start-redis.js'
+export { type SentinelOptions, type SentinelSetup, startSentinel } from './start-sentinel.js'
+export { type WaitForOptions, waitFor } from './wait-for.js'
