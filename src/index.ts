@@ -33,7 +33,10 @@ export {
   RedkitClosedError,
   RedkitError,
   ScriptError,
+  StoreCommandError,
 } from './errors.js'
+export type { KeyPart } from './keys/key-builder.js'
+export { escapeGlob, KeyBuilder } from './keys/key-builder.js'
 export type { Logger } from './logger.js'
 export type { RedkitEvents, RedkitMetrics } from './redkit.js'
 export { Redkit } from './redkit.js'

@@ -10,6 +10,8 @@ import type { BreakerState, BreakerStateChange } from './connection/circuit-brea
 import { ConnectionManager } from './connection/connection-manager.js'
 import { type HealthReport, memoryHealth, parseInfo, redisHealth } from './connection/health.js'
 import { InvalidOptionsError } from './errors.js'
+import type { FeatureContext } from './feature-context.js'
+import { KeyBuilder } from './keys/key-builder.js'
 import { MemoryStore } from './store/memory/memory-store.js'
 import { RedisStore } from './store/redis/redis-store.js'
 import type { Store, StoreMode } from './store/store.js'
@@ -24,6 +26,8 @@ export interface RedkitEvents {
 export interface RedkitMetrics {
   mode: StoreMode
   breaker: { state: BreakerState; consecutiveFailures: number }
+  /** Per-feature sections, e.g. `cache.products.hits`. */
+  [section: string]: unknown
 }
 
 /** A redkit instance. Create it with `createRedkit()`; close it with `close()`. */
@@ -39,7 +43,11 @@ export class Redkit extends EventEmitter<RedkitEvents> {
   readonly store: Store
   /** Pub/sub between every instance of the app. */
   readonly bus: Bus
+  /** Builds keys under {@link prefix}; the only place keys are formatted. */
+  readonly keys: KeyBuilder
   readonly #options: ResolvedOptions
+  readonly #metricSources = new Map<string, Map<string, () => Record<string, unknown>>>()
+  readonly #cleanups: (() => void | Promise<void>)[] = []
   readonly #manager: ConnectionManager | undefined
   #closing: Promise<void> | undefined
 
@@ -56,7 +64,31 @@ export class Redkit extends EventEmitter<RedkitEvents> {
       this.#manager.on('stateChange', (change) => this.emit('breakerStateChange', change))
       this.store = new RedisStore(this.#manager, options.target.mode)
     }
+    this.keys = new KeyBuilder(this.prefix)
     this.bus = new Bus(this.store, this.prefix, options.logger)
+  }
+
+  /** @internal what features are built with. */
+  get context(): FeatureContext {
+    return {
+      store: this.store,
+      bus: this.bus,
+      keys: this.keys,
+      logger: this.#options.logger,
+      commandTimeoutMs: this.#options.commandTimeoutMs,
+      registerMetrics: (section, name, read) => {
+        let sources = this.#metricSources.get(section)
+        if (!sources) {
+          sources = new Map()
+          this.#metricSources.set(section, sources)
+        }
+        sources.set(name, read)
+        return () => sources.delete(name)
+      },
+      onClose: (cleanup) => {
+        this.#cleanups.push(cleanup)
+      },
+    }
   }
 
   /**
@@ -75,13 +107,19 @@ export class Redkit extends EventEmitter<RedkitEvents> {
 
   /** Counters of this instance as a plain object. */
   metrics(): RedkitMetrics {
-    return {
+    const metrics: RedkitMetrics = {
       mode: this.mode,
       breaker: {
         state: this.#manager?.breaker.state ?? 'closed',
         consecutiveFailures: this.#manager?.breaker.failures ?? 0,
       },
     }
+    for (const [section, sources] of this.#metricSources) {
+      const values: Record<string, unknown> = {}
+      for (const [name, read] of sources) values[name] = read()
+      metrics[section] = values
+    }
+    return metrics
   }
 
   /**
@@ -108,8 +146,22 @@ export class Redkit extends EventEmitter<RedkitEvents> {
    * calls on this instance reject with `RedkitClosedError`.
    */
   close(): Promise<void> {
-    this.#closing ??= this.store.close()
+    this.#closing ??= this.#close()
     return this.#closing
+  }
+
+  async #close(): Promise<void> {
+    for (const cleanup of this.#cleanups.splice(0)) {
+      try {
+        await cleanup()
+      } catch (error) {
+        this.#options.logger.warn(
+          { error: error instanceof Error ? error.message : String(error) },
+          'redkit: cleanup failed on close',
+        )
+      }
+    }
+    await this.store.close()
   }
 
   [inspect.custom](): string {
