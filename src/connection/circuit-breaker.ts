@@ -67,25 +67,42 @@ export class CircuitBreaker extends EventEmitter<{ stateChange: [BreakerStateCha
 
   /** Runs `fn` through the breaker. */
   execute<T>(fn: () => Promise<T>, isFailure: (error: unknown) => boolean): Promise<T> {
-    let probing = false
-    if (this.#state !== 'closed') {
-      if (this.#state === 'half-open' || this.#now() - this.#openedAt < this.cooldownMs) {
-        return Promise.reject(this.#openError())
-      }
-      this.#transition('half-open')
-      probing = true
-    }
+    const admission = this.admit()
+    if (admission instanceof Error) return Promise.reject(admission)
     return fn().then(
       (value) => {
-        if (probing || this.#failures !== 0) this.#recordSuccess()
+        this.succeeded(admission)
         return value
       },
       (error: unknown) => {
-        if (isFailure(error)) this.#recordFailure(error)
-        else if (probing) this.#recordSuccess()
+        this.failed(error, admission, isFailure(error))
         throw error
       },
     )
+  }
+
+  /**
+   * The allocation-free form of {@link execute} for hot paths: call `admit()` before the call; it
+   * returns the error to reject with when the breaker is open, else whether this call is the probe.
+   * Then report the outcome with {@link succeeded} or {@link failed}.
+   */
+  admit(): boolean | RedisUnavailableError {
+    if (this.#state === 'closed') return false
+    if (this.#state === 'half-open' || this.#now() - this.#openedAt < this.cooldownMs)
+      return this.#openError()
+    this.#transition('half-open')
+    return true
+  }
+
+  /** Reports a successful call admitted with {@link admit}. */
+  succeeded(probe: boolean): void {
+    if (probe || this.#failures !== 0) this.#recordSuccess()
+  }
+
+  /** Reports a failed call admitted with {@link admit}; `counts` says whether the error is a failure. */
+  failed(error: unknown, probe: boolean, counts: boolean): void {
+    if (counts) this.#recordFailure(error)
+    else if (probe) this.#recordSuccess()
   }
 
   /** Counts a failure observed outside `execute` (e.g. a connection error event). */

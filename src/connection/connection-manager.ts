@@ -13,6 +13,7 @@ import {
   StoreCommandError,
 } from '../errors.js'
 import { type BreakerStateChange, CircuitBreaker } from './circuit-breaker.js'
+import { CommandWatchdog } from './command-watchdog.js'
 
 /** The connections redkit opens, each at most once per process. */
 export type ConnectionRole = 'command' | 'subscriber' | 'queue'
@@ -40,10 +41,11 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
   readonly #options: ResolvedOptions
   readonly #target: RedisTarget
   readonly #clients = new Map<ConnectionRole, RedisClient>()
+  #command: RedisClient | undefined
+  #watchdog: CommandWatchdog | undefined
   #inFlight = 0
   #drained: (() => void) | undefined
   #closing: Promise<void> | undefined
-  readonly #isFailure = (error: unknown): boolean => isConnectionFailure(error)
 
   constructor(options: ResolvedOptions) {
     super()
@@ -77,6 +79,7 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
     if (!client) {
       client = this.#create(role)
       this.#clients.set(role, client)
+      if (role === 'command') this.#command = client
     }
     return client
   }
@@ -90,22 +93,25 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
    * Runs a command on the command connection through the breaker. Connection errors and timeouts
    * become {@link RedisUnavailableError}; Redis reply errors (WRONGTYPE, OOM...) pass through unchanged.
    */
-  run<T>(command: string, fn: (client: RedisClient) => Promise<T>): Promise<T> {
+  run<R, T = R>(command: string, fn: (client: RedisClient) => Promise<R>, map?: (reply: R) => T): Promise<T> {
     if (this.#closing) return Promise.reject(new RedkitClosedError())
-    const client = this.client('command')
+    const admission = this.breaker.admit()
+    if (admission instanceof Error) return Promise.reject(admission)
+    const client = this.#command ?? this.client('command')
     this.#inFlight++
-    return this.breaker
-      .execute(() => fn(client), this.#isFailure)
-      .then(
-        (value) => {
-          this.#settled()
-          return value
-        },
-        (error: unknown) => {
-          this.#settled()
-          throw this.#translate(command, error)
-        },
-      )
+    // One .then per command: this wrapper sits on every call, so it allocates as little as it can.
+    return fn(client).then(
+      (reply) => {
+        this.#settled()
+        this.breaker.succeeded(admission)
+        return map ? map(reply) : (reply as unknown as T)
+      },
+      (error: unknown) => {
+        this.#settled()
+        this.breaker.failed(error, admission, isConnectionFailure(error))
+        throw this.#translate(command, error)
+      },
+    )
   }
 
   /** Like {@link run}, on the subscriber connection (SUBSCRIBE and friends). */
@@ -146,11 +152,14 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
       }),
     )
     this.#clients.clear()
+    this.#command = undefined
+    this.#watchdog?.stop()
   }
 
   #settled(): void {
+    this.#watchdog?.progress()
     this.#inFlight--
-    if (this.#inFlight === 0 && this.#drained) this.#drained()
+    if (this.#drained !== undefined && this.#inFlight === 0) this.#drained()
   }
 
   #translate(command: string, error: unknown): unknown {
@@ -206,8 +215,20 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
     } else {
       client = new Redis({ ...base, host: target.host, port: target.port, db: target.db })
     }
+    if (role === 'command' && !(client instanceof Cluster)) this.#watch(client)
     this.#observe(role, client)
     return client
+  }
+
+  /**
+   * Moves the command timeout of a single-node command connection from ioredis (a timer per command)
+   * to one watchdog per connection, which costs nothing per command. Cluster keeps per-command
+   * timers: replies are ordered per node, not across the cluster.
+   */
+  #watch(client: Redis): void {
+    if (!CommandWatchdog.supports(client)) return
+    client.options.commandTimeout = undefined
+    this.#watchdog = new CommandWatchdog(client, this.#options.commandTimeoutMs, () => this.#inFlight)
   }
 
   #baseOptions(role: ConnectionRole): RedisOptions {

@@ -64,7 +64,8 @@ export class RedisStore implements Store {
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.#manager.run('SET', (c) => setOne(c, key, value, ttlMs, options?.condition))
+    const condition = options?.condition
+    return this.#manager.run('SET', (c) => setReply(c, key, value, ttlMs, condition), isOk)
   }
 
   mget(keys: readonly string[]): Promise<(string | null)[]> {
@@ -332,6 +333,23 @@ export class RedisStore implements Store {
   }
 }
 
+function setReply(
+  client: RedisClient,
+  key: string,
+  value: StoreValue,
+  ttlMs?: number,
+  condition?: 'NX' | 'XX',
+) {
+  if (!condition) return ttlMs ? client.set(key, value, 'PX', ttlMs) : client.set(key, value)
+  return ttlMs
+    ? client.set(key, value, 'PX', ttlMs, condition as 'NX')
+    : client.set(key, value, condition as 'NX')
+}
+
+function isOk(reply: string | null): boolean {
+  return reply === 'OK'
+}
+
 function setOne(
   client: RedisClient,
   key: string,
@@ -339,12 +357,7 @@ function setOne(
   ttlMs?: number,
   condition?: 'NX' | 'XX',
 ): Promise<boolean> {
-  const args: (string | number)[] = []
-  if (ttlMs && ttlMs > 0) args.push('PX', ttlMs)
-  if (condition) args.push(condition)
-  return (client.set as (...a: unknown[]) => Promise<string | null>)(key, value, ...args).then(
-    (reply) => reply === 'OK',
-  )
+  return setReply(client, key, value, ttlMs, condition).then(isOk)
 }
 
 function nullOnWrongType(error: unknown): null {
