@@ -63,3 +63,20 @@ export class StoreCommandError extends RedkitError {
     super(message, 'REDKIT_COMMAND', options)
   }
 }
+
+/** A value could not be serialized for the cache (a function, a symbol, a cycle, a `__proto__` key...). */
+export class CacheSerializationError extends RedkitError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'REDKIT_CACHE_SERIALIZATION', options)
+  }
+}
+
+/** A value is larger than the cache's `maxSize`; it was not stored. */
+export class CacheValueTooLargeError extends RedkitError {
+  constructor(key: string, size: number, maxSize: number) {
+    super(
+      `Cache value for '${key}' is ${size} bytes serialized, above maxSize ${maxSize}; it was not stored. Cache a smaller projection or raise maxSize.`,
+      'REDKIT_CACHE_TOO_LARGE',
+    )
+  }
+}

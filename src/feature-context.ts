@@ -19,7 +19,7 @@ export interface FeatureContext {
    * Registers a function whose result appears in `kit.metrics()` under `section` → `name`
    * (e.g. `cache` → `products`). Returns a function that removes it.
    */
-  registerMetrics(section: string, name: string, read: () => Record<string, unknown>): () => void
+  registerMetrics(section: string, name: string, read: () => object): () => void
   /** Registers cleanup to run on `kit.close()` before connections close (timers, subscriptions). */
   onClose(cleanup: () => void | Promise<void>): void
 }

@@ -18,6 +18,13 @@ export function createRedkit(options: RedkitOptions = {}): Redkit {
   return new Redkit(resolveOptions(options))
 }
 
+export type { CacheEntry, CacheFactory, CacheKey } from './cache/cache.js'
+export { Cache } from './cache/cache.js'
+export type { CacheMetricsSnapshot } from './cache/cache-metrics.js'
+export type { CacheOptions, CacheSetOptions, GetOrSetOptions } from './cache/cache-options.js'
+export type { CompressionAlgorithm } from './cache/compression.js'
+export type { CacheSerializer } from './cache/json-serializer.js'
+export { JsonSerializer } from './cache/json-serializer.js'
 export type { BusListener, BusMessageMeta, BusSubscribeOptions } from './bus/bus.js'
 export { Bus } from './bus/bus.js'
 export type { Duration } from './config/duration.js'
@@ -27,6 +34,8 @@ export type { BreakerState, BreakerStateChange } from './connection/circuit-brea
 export type { ConnectionRole } from './connection/connection-manager.js'
 export type { HealthReport, RoleHealth, ServerHealth } from './connection/health.js'
 export {
+  CacheSerializationError,
+  CacheValueTooLargeError,
   CommandTimeoutError,
   InvalidOptionsError,
   RedisUnavailableError,

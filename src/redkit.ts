@@ -5,6 +5,8 @@ import { EventEmitter } from 'node:events'
 import { inspect } from 'node:util'
 import type { Cluster, Redis } from 'ioredis'
 import { Bus } from './bus/bus.js'
+import { Cache } from './cache/cache.js'
+import type { CacheOptions } from './cache/cache-options.js'
 import type { ResolvedOptions } from './config/options.js'
 import type { BreakerState, BreakerStateChange } from './connection/circuit-breaker.js'
 import { ConnectionManager } from './connection/connection-manager.js'
@@ -46,8 +48,9 @@ export class Redkit extends EventEmitter<RedkitEvents> {
   /** Builds keys under {@link prefix}; the only place keys are formatted. */
   readonly keys: KeyBuilder
   readonly #options: ResolvedOptions
-  readonly #metricSources = new Map<string, Map<string, () => Record<string, unknown>>>()
+  readonly #metricSources = new Map<string, Map<string, () => object>>()
   readonly #cleanups: (() => void | Promise<void>)[] = []
+  readonly #caches = new Map<string, Cache>()
   readonly #manager: ConnectionManager | undefined
   #closing: Promise<void> | undefined
 
@@ -89,6 +92,29 @@ export class Redkit extends EventEmitter<RedkitEvents> {
         this.#cleanups.push(cleanup)
       },
     }
+  }
+
+  /**
+   * The cache of a namespace, created on first call with its options; later calls without options
+   * return the same instance.
+   * @throws InvalidOptionsError for bad options, or options given again for an existing namespace
+   * @example
+   * const products = kit.cache<Product>('products', { ttl: '10m' })
+   * await products.getOrSet(['product', id], () => db.product(id))
+   */
+  cache<V = unknown>(namespace: string, options?: CacheOptions): Cache<V> {
+    const existing = this.#caches.get(namespace)
+    if (existing) {
+      if (options !== undefined) {
+        throw new InvalidOptionsError(
+          `cache '${namespace}' already exists; its options are fixed when it is first created. Call kit.cache('${namespace}') without options to get it.`,
+        )
+      }
+      return existing as Cache<V>
+    }
+    const cache = new Cache<V>(this.context, namespace, options)
+    this.#caches.set(namespace, cache as Cache)
+    return cache
   }
 
   /**

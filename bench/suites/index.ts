@@ -1,13 +1,14 @@
 // The registry of benchmark suites, by command-line name. A new suite plugs in with one import and
 // one entry here; run.ts derives its usage message and validation from this list.
 
+import { cacheSuite } from './cache.js'
 import { connectionSuite } from './connection.js'
 import type { BenchSuite } from './suite.js'
 
 export type { BenchCase, BenchSuite, PreparedSuite, SuiteContext } from './suite.js'
 
 /** Every suite `npm run bench -- <suite>` accepts. */
-export const suites: readonly BenchSuite[] = [connectionSuite]
+export const suites: readonly BenchSuite[] = [connectionSuite, cacheSuite]
 
 /** The suite of that name, or `undefined`. */
 export function findSuite(name: string): BenchSuite | undefined {

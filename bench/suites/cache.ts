@@ -1,0 +1,145 @@
+// Suite `cache`: getOrSet on L2 hits and misses against raw auto-pipelined ioredis doing the same work
+// by hand (GET + JSON.parse, GET + SET), and against BentoCache 1.6 and cache-manager 7 (+ @keyv/redis).
+
+import { Redis } from 'ioredis'
+import { createRedkit } from '../../src/index.js'
+import { importPeer } from '../peer-libraries.js'
+import type { BenchSuite } from './suite.js'
+
+const WARM_KEYS = 1000
+const CONCURRENCY = 100
+
+/** A typical cached row: ~250 bytes of JSON. */
+function product(i: number) {
+  return {
+    id: i,
+    sku: `SKU-${String(i).padStart(6, '0')}`,
+    name: `Product number ${i}`,
+    price: { amount: 1999 + i, currency: 'EUR' },
+    tags: ['catalog', 'bench', i % 2 ? 'odd' : 'even'],
+    stock: { warehouse: 'north', count: i % 50 },
+    updatedAt: '2026-11-25T12:00:00.000Z',
+  }
+}
+
+interface BentoLike {
+  getOrSet(options: { key: string; factory: () => unknown; ttl?: string }): Promise<unknown>
+  disconnect(): Promise<void>
+}
+interface CacheManagerLike {
+  wrap<T>(key: string, fn: () => Promise<T>, ttl?: number): Promise<T>
+  disconnect(): Promise<unknown>
+}
+
+export const cacheSuite: BenchSuite = {
+  name: 'cache',
+  description: 'getOrSet L2 hit and miss vs raw ioredis, BentoCache 1.6 and cache-manager 7 (+ @keyv/redis)',
+  async setup({ url, keyPrefix }) {
+    const kit = createRedkit({ url, prefix: `${keyPrefix}rk:`, app: 'bench', environment: {} })
+    const cache = kit.cache('products', { ttl: '10m' })
+    const redis = new Redis(url, { enableAutoPipelining: true })
+    const rawKey = (i: number) => `${keyPrefix}raw:product:${i}`
+
+    // Peers, each with its own connection and its own keys, configured as their READMEs show.
+    const { BentoCache, bentostore } = await importPeer<{
+      BentoCache: new (config: unknown) => BentoLike
+      bentostore: () => { useL2Layer(driver: unknown): unknown }
+    }>('bentocache')
+    const { redisDriver } = await importPeer<{ redisDriver: (options: unknown) => unknown }>('bentocache/drivers/redis')
+    const bento = new BentoCache({
+      default: 'redis',
+      prefix: `${keyPrefix}bento`,
+      stores: { redis: bentostore().useL2Layer(redisDriver({ connection: { url } })) },
+    })
+    const { createCache } = await importPeer<{ createCache: (options: unknown) => CacheManagerLike }>('cache-manager')
+    const { Keyv } = await importPeer<{ Keyv: new (options: unknown) => unknown }>('keyv')
+    const keyvRedis = await importPeer<{ default: new (url: string) => unknown }>('@keyv/redis')
+    const manager = createCache({
+      stores: [new Keyv({ store: new keyvRedis.default(url), namespace: `${keyPrefix}cm` })],
+    })
+
+    // Warm every side with the same 1,000 entries.
+    for (let i = 0; i < WARM_KEYS; i++) {
+      const value = product(i)
+      await cache.set(['product', i], value)
+      await redis.set(rawKey(i), JSON.stringify(value), 'PX', 600_000)
+      await bento.getOrSet({ key: `product:${i}`, factory: () => value, ttl: '10m' })
+      await manager.wrap(`product:${i}`, async () => value, 600_000)
+    }
+    let warm = 0
+    const nextWarm = () => {
+      warm = (warm + 1) % WARM_KEYS
+      return warm
+    }
+    let fresh = 0
+    const unexpected = () => {
+      throw new Error('a warm key missed: the hit cases would measure the miss path')
+    }
+
+    const hit = {
+      name: `getOrSet L2 hit c=${CONCURRENCY}`,
+      concurrency: CONCURRENCY,
+      subject: () => {
+        const i = nextWarm()
+        return cache.getOrSet(['product', i], unexpected)
+      },
+    }
+    return {
+      cases: [
+        {
+          ...hit,
+          baselineName: 'ioredis GET+parse',
+          baseline: async () => {
+            const raw = await redis.get(rawKey(nextWarm()))
+            if (raw === null) unexpected()
+            return JSON.parse(raw!)
+          },
+        },
+        {
+          ...hit,
+          baselineName: 'bentocache 1.6',
+          baseline: () => bento.getOrSet({ key: `product:${nextWarm()}`, factory: unexpected, ttl: '10m' }),
+        },
+        {
+          ...hit,
+          baselineName: 'cache-manager 7',
+          baseline: () => manager.wrap(`product:${nextWarm()}`, async () => unexpected(), 600_000),
+        },
+        {
+          name: `getOrSet miss c=${CONCURRENCY}`,
+          concurrency: CONCURRENCY,
+          subject: () => {
+            const i = ++fresh
+            return cache.getOrSet(['new', i], () => product(i), { ttl: 60_000 })
+          },
+          baselineName: 'ioredis GET+SET',
+          baseline: async () => {
+            const i = ++fresh
+            const key = `${keyPrefix}raw:new:${i}`
+            const raw = await redis.get(key)
+            if (raw !== null) return JSON.parse(raw)
+            const value = product(i)
+            await redis.set(key, JSON.stringify(value), 'PX', 60_000)
+            return value
+          },
+        },
+      ],
+      async teardown() {
+        try {
+          await cache.clear()
+          let cursor = '0'
+          do {
+            const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000)
+            cursor = next
+            if (keys.length > 0) await redis.unlink(...keys)
+          } while (cursor !== '0')
+        } finally {
+          await kit.close()
+          await bento.disconnect().catch(() => {})
+          await manager.disconnect().catch(() => {})
+          redis.disconnect()
+        }
+      },
+    }
+  },
+}

@@ -1,0 +1,49 @@
+// Counters of one cache namespace, exposed through kit.metrics() as a plain object.
+// Kept as plain number fields: incrementing them is the cheapest thing the hot path can do.
+
+import { LatencyHistogram } from './latency-histogram.js'
+
+/** What `kit.metrics().cache[namespace]` holds. */
+export interface CacheMetricsSnapshot {
+  hits: number
+  misses: number
+  sets: number
+  deletes: number
+  /** Store failures that were absorbed (Redis down, timeouts) or thrown in strict mode. */
+  errors: number
+  /** Foreign or corrupt entries found, deleted and treated as misses. */
+  corrupt: number
+  /** Factory calls made by getOrSet. */
+  factoryCalls: number
+  /** hits / (hits + misses), 0 when nothing was read. */
+  hitRate: number
+  /** Latency of `get`/`getOrSet` reads in ms (one read in 8 is timed). */
+  getLatencyMs: { p50: number; p99: number }
+}
+
+/** Mutable counters of one cache. */
+export class CacheMetrics {
+  hits = 0
+  misses = 0
+  sets = 0
+  deletes = 0
+  errors = 0
+  corrupt = 0
+  factoryCalls = 0
+  readonly getLatency = new LatencyHistogram()
+
+  snapshot(): CacheMetricsSnapshot {
+    const reads = this.hits + this.misses
+    return {
+      hits: this.hits,
+      misses: this.misses,
+      sets: this.sets,
+      deletes: this.deletes,
+      errors: this.errors,
+      corrupt: this.corrupt,
+      factoryCalls: this.factoryCalls,
+      hitRate: reads === 0 ? 0 : this.hits / reads,
+      getLatencyMs: { p50: this.getLatency.percentile(0.5), p99: this.getLatency.percentile(0.99) },
+    }
+  }
+}

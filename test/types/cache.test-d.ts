@@ -1,0 +1,53 @@
+import { describe, expectTypeOf, it } from 'vitest'
+import {
+  type Cache,
+  type CacheKey,
+  type CacheMetricsSnapshot,
+  type CacheSerializer,
+  createRedkit,
+  JsonSerializer,
+} from '../../src/index.js'
+
+interface Product {
+  id: number
+  name: string
+}
+
+describe('cache types', () => {
+  const kit = createRedkit()
+
+  it('a cache is typed by its value type', () => {
+    const products = kit.cache<Product>('products', { ttl: '10m' })
+    expectTypeOf(products).toEqualTypeOf<Cache<Product>>()
+    expectTypeOf(products.get(['product', 1])).resolves.toEqualTypeOf<Product | undefined>()
+    expectTypeOf(products.getOrSet('k', () => ({ id: 1, name: 'x' }))).resolves.toEqualTypeOf<Product>()
+    expectTypeOf(products.getOrSet('k', async () => 42)).resolves.toEqualTypeOf<number>()
+    expectTypeOf(products.getMany(['a', 'b'])).resolves.toEqualTypeOf<(Product | undefined)[]>()
+    expectTypeOf(products.deletePattern('product:*')).resolves.toBeNumber()
+    expectTypeOf(products.ttl('k')).resolves.toEqualTypeOf<number | undefined>()
+  })
+
+  it('keys are strings or arrays of parts', () => {
+    const cache = kit.cache('any')
+    expectTypeOf<string>().toExtend<CacheKey>()
+    expectTypeOf<['orders', number, { status: string }]>().toExtend<CacheKey>()
+    // @ts-expect-error numbers alone are not keys
+    void cache.get(42)
+    // @ts-expect-error ttl is a duration
+    void cache.set('k', 1, { ttl: true })
+  })
+
+  it('options are checked', () => {
+    kit.cache('a', { compression: 'brotli', compressThreshold: 2048, maxSize: 1 << 20, strict: true })
+    kit.cache('b', { compression: false, cacheNullish: true, serializer: new JsonSerializer() })
+    // @ts-expect-error unknown compression
+    kit.cache('c', { compression: 'zip' })
+    const serializer: CacheSerializer = { serialize: (v) => Buffer.from(String(v)), deserialize: (b) => String(b) }
+    kit.cache('d', { serializer })
+  })
+
+  it('metrics snapshots are typed', () => {
+    expectTypeOf<CacheMetricsSnapshot['hitRate']>().toBeNumber()
+    expectTypeOf<CacheMetricsSnapshot['getLatencyMs']>().toEqualTypeOf<{ p50: number; p99: number }>()
+  })
+})
