@@ -13,7 +13,10 @@ const requireFromPeers = createRequire(new URL('./peers/package.json', import.me
 export function ensurePeersInstalled(): void {
   if (existsSync(`${PEERS_DIR}node_modules/.package-lock.json`)) return
   process.stderr.write('installing benchmark peers in bench/peers (npm ci)...\n')
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: PEERS_DIR, stdio: 'inherit' })
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: PEERS_DIR,
+    stdio: 'inherit',
+  })
 }
 
 /** Imports a package (or subpath) as installed in bench/peers. */

@@ -18,6 +18,8 @@ export function createRedkit(options: RedkitOptions = {}): Redkit {
   return new Redkit(resolveOptions(options))
 }
 
+export type { BusListener, BusMessageMeta, BusSubscribeOptions } from './bus/bus.js'
+export { Bus } from './bus/bus.js'
 export type { CacheEntry, CacheFactory, CacheKey } from './cache/cache.js'
 export { Cache } from './cache/cache.js'
 export type { CacheMetricsSnapshot } from './cache/cache-metrics.js'
@@ -25,8 +27,6 @@ export type { CacheOptions, CacheSetOptions, GetOrSetOptions } from './cache/cac
 export type { CompressionAlgorithm } from './cache/compression.js'
 export type { CacheSerializer } from './cache/json-serializer.js'
 export { JsonSerializer } from './cache/json-serializer.js'
-export type { BusListener, BusMessageMeta, BusSubscribeOptions } from './bus/bus.js'
-export { Bus } from './bus/bus.js'
 export type { Duration } from './config/duration.js'
 export { parseDuration } from './config/duration.js'
 export type { NodeAddress, RedkitOptions } from './config/options.js'

@@ -45,13 +45,17 @@ export const cacheSuite: BenchSuite = {
       BentoCache: new (config: unknown) => BentoLike
       bentostore: () => { useL2Layer(driver: unknown): unknown }
     }>('bentocache')
-    const { redisDriver } = await importPeer<{ redisDriver: (options: unknown) => unknown }>('bentocache/drivers/redis')
+    const { redisDriver } = await importPeer<{ redisDriver: (options: unknown) => unknown }>(
+      'bentocache/drivers/redis',
+    )
     const bento = new BentoCache({
       default: 'redis',
       prefix: `${keyPrefix}bento`,
       stores: { redis: bentostore().useL2Layer(redisDriver({ connection: { url } })) },
     })
-    const { createCache } = await importPeer<{ createCache: (options: unknown) => CacheManagerLike }>('cache-manager')
+    const { createCache } = await importPeer<{ createCache: (options: unknown) => CacheManagerLike }>(
+      'cache-manager',
+    )
     const { Keyv } = await importPeer<{ Keyv: new (options: unknown) => unknown }>('keyv')
     const keyvRedis = await importPeer<{ default: new (url: string) => unknown }>('@keyv/redis')
     const manager = createCache({

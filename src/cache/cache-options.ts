@@ -74,22 +74,36 @@ export interface ResolvedCacheOptions {
   strict: boolean
 }
 
-const KNOWN = new Set(['ttl', 'serializer', 'compression', 'compressThreshold', 'maxSize', 'cacheNullish', 'strict'])
+const KNOWN = new Set([
+  'ttl',
+  'serializer',
+  'compression',
+  'compressThreshold',
+  'maxSize',
+  'cacheNullish',
+  'strict',
+])
 
 /** Validates cache options; throws InvalidOptionsError naming the cache and the option. */
 export function resolveCacheOptions(namespace: string, options: CacheOptions = {}): ResolvedCacheOptions {
   const where = `cache '${namespace}'`
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionsError(`${where}: options must be an object.`)
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidOptionsError(`${where}: options must be an object.`)
   for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new InvalidOptionsError(`${where}: unknown option '${key}'. Known: ${[...KNOWN].join(', ')}.`)
+    if (!KNOWN.has(key))
+      throw new InvalidOptionsError(`${where}: unknown option '${key}'. Known: ${[...KNOWN].join(', ')}.`)
   }
   const serializer = options.serializer ?? new JsonSerializer()
   if (typeof serializer.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
-    throw new InvalidOptionsError(`${where}: serializer must have serialize(value) and deserialize(data) functions.`)
+    throw new InvalidOptionsError(
+      `${where}: serializer must have serialize(value) and deserialize(data) functions.`,
+    )
   }
   const compression = options.compression ?? 'gzip'
   if (compression !== false && compression !== 'gzip' && compression !== 'brotli') {
-    throw new InvalidOptionsError(`${where}: compression must be 'gzip', 'brotli' or false, got ${JSON.stringify(compression)}.`)
+    throw new InvalidOptionsError(
+      `${where}: compression must be 'gzip', 'brotli' or false, got ${JSON.stringify(compression)}.`,
+    )
   }
   return {
     ttlMs: parseDuration(options.ttl ?? '1h', `${where} ttl`),
@@ -106,7 +120,9 @@ export function resolveCacheOptions(namespace: string, options: CacheOptions = {
 function byteCount(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback
   if (!Number.isInteger(value) || value < 0) {
-    throw new InvalidOptionsError(`${name} must be a whole number of bytes >= 0, got ${JSON.stringify(value)}.`)
+    throw new InvalidOptionsError(
+      `${name} must be a whole number of bytes >= 0, got ${JSON.stringify(value)}.`,
+    )
   }
   return value
 }

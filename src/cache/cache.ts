@@ -105,7 +105,10 @@ export class Cache<V = unknown> {
     this.#store = context.store
     this.#logger = context.logger
     this.keyPrefix = context.keys.scope('cache', namespace).prefix
-    this.#batcher = this.#store.mode === 'redis' || this.#store.mode === 'sentinel' ? new ReadBatcher(this.#store) : undefined
+    this.#batcher =
+      this.#store.mode === 'redis' || this.#store.mode === 'sentinel'
+        ? new ReadBatcher(this.#store)
+        : undefined
     this.#store.defineScript(CAS_SCRIPT)
     context.registerMetrics('cache', namespace, () => this.#metrics.snapshot())
   }
@@ -211,7 +214,9 @@ export class Cache<V = unknown> {
    */
   getOrSet<T = V>(key: CacheKey, factory: CacheFactory<T>, options?: GetOrSetOptions): Promise<T> {
     if (typeof factory !== 'function') {
-      return Promise.reject(new InvalidOptionsError(`cache '${this.namespace}': getOrSet needs a factory function.`))
+      return Promise.reject(
+        new InvalidOptionsError(`cache '${this.namespace}': getOrSet needs a factory function.`),
+      )
     }
     let fullKey: string
     try {
@@ -232,7 +237,9 @@ export class Cache<V = unknown> {
       this.#metrics.misses++
       if (epoch !== this.#flightEpoch && !this.#flights.has(fullKey)) {
         // A flight finished while this read was in flight; its value may have landed after our GET.
-        return this.#read<T>(fullKey).then((again) => (again === MISS ? this.#join(fullKey, factory, options) : again))
+        return this.#read<T>(fullKey).then((again) =>
+          again === MISS ? this.#join(fullKey, factory, options) : again,
+        )
       }
       return this.#join(fullKey, factory, options)
     })
@@ -363,7 +370,10 @@ export class Cache<V = unknown> {
     if (error instanceof RedisUnavailableError) {
       this.#metrics.errors++
       if (this.#options.strict) throw error
-      this.#logger.debug({ key: fullKey, error: error.message }, 'redkit: cache read failed, treated as a miss')
+      this.#logger.debug(
+        { key: fullKey, error: error.message },
+        'redkit: cache read failed, treated as a miss',
+      )
       return MISS
     }
     // The store refused the command (e.g. WRONGTYPE: something else lives under our key).
@@ -378,12 +388,14 @@ export class Cache<V = unknown> {
     if (envelope.freshUntil <= Date.now()) return MISS
     if (envelope.payload === UNDEFINED_PAYLOAD) return undefined as T
     const { flags } = envelope
-    if (!flags.binary && flags.compression === 'none') return this.#deserialize<T>(fullKey, envelope.payload, flags.tagged)
+    if (!flags.binary && flags.compression === 'none')
+      return this.#deserialize<T>(fullKey, envelope.payload, flags.tagged)
     const bytes = Buffer.from(envelope.payload, 'base64')
     if (flags.compression === 'none') return this.#deserialize<T>(fullKey, bytes, flags.tagged)
     return decompress(bytes, flags.compression).then(
       (plain) => this.#deserialize<T>(fullKey, flags.binary ? plain : plain.toString('utf8'), flags.tagged),
-      (error: unknown) => this.#corrupt(fullKey, `bad ${flags.compression} data: ${(error as Error).message}`),
+      (error: unknown) =>
+        this.#corrupt(fullKey, `bad ${flags.compression} data: ${(error as Error).message}`),
     )
   }
 
@@ -421,13 +433,20 @@ export class Cache<V = unknown> {
       const out = options.serializer.serialize(value)
       if (typeof out === 'string') text = out
       else if (Buffer.isBuffer(out)) bytes = out
-      else throw new CacheSerializationError(`cache '${this.namespace}': serializer returned neither a string nor a Buffer.`)
+      else
+        throw new CacheSerializationError(
+          `cache '${this.namespace}': serializer returned neither a string nor a Buffer.`,
+        )
       if (text === UNDEFINED_PAYLOAD) {
         throw new CacheSerializationError(`cache '${this.namespace}': serializer returned an empty string.`)
       }
     }
     // UTF-8 takes at most 3 bytes per UTF-16 unit: short text needs no exact count.
-    const size = bytes ? bytes.length : text!.length * 3 <= options.compressThreshold ? 0 : Buffer.byteLength(text!)
+    const size = bytes
+      ? bytes.length
+      : text!.length * 3 <= options.compressThreshold
+        ? 0
+        : Buffer.byteLength(text!)
     if (size > options.maxSize) throw new CacheValueTooLargeError(fullKey, size, options.maxSize)
     let payload: string
     let compression: Envelope['flags']['compression'] = 'none'

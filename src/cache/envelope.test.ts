@@ -14,7 +14,12 @@ describe('envelope', () => {
   it('round-trips every field, including separators inside the payload', () => {
     expect(decodeEnvelope(encodeEnvelope(sample))).toEqual(sample)
     for (const compression of ['gzip', 'brotli'] as const) {
-      const binary = { ...sample, flags: { binary: true, compression, tagged: false }, tags: '', payload: 'AAEC' }
+      const binary = {
+        ...sample,
+        flags: { binary: true, compression, tagged: false },
+        tags: '',
+        payload: 'AAEC',
+      }
       expect(decodeEnvelope(encodeEnvelope(binary))).toEqual(binary)
     }
   })

@@ -58,7 +58,11 @@ export function decodeEnvelope(raw: string): Envelope | undefined {
   const binary = raw.charCodeAt(at)
   const compression = raw.charCodeAt(at + 1)
   const tagged = raw.charCodeAt(at + 2)
-  if ((binary !== 98 && binary !== 116) || (tagged !== 115 && tagged !== 45) || raw.charCodeAt(at + 3) !== 124) {
+  if (
+    (binary !== 98 && binary !== 116) ||
+    (tagged !== 115 && tagged !== 45) ||
+    raw.charCodeAt(at + 3) !== 124
+  ) {
     return undefined
   }
   let compressionName: PayloadFlags['compression']

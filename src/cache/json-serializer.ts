@@ -61,11 +61,11 @@ export class JsonSerializer implements CacheSerializer {
             return { [TAG]: 'date', v: Number.isNaN(original.getTime()) ? null : original.toISOString() }
           }
           if (original instanceof Map || original instanceof Set) {
-          throw new CacheSerializationError(
-            `Cannot cache a ${original instanceof Map ? 'Map' : 'Set'}${key ? ` (at key '${key}')` : ''} as JSON; convert it to an object or array, or use a serializer such as msgpackr.`,
-          )
-        }
-        switch (typeof current) {
+            throw new CacheSerializationError(
+              `Cannot cache a ${original instanceof Map ? 'Map' : 'Set'}${key ? ` (at key '${key}')` : ''} as JSON; convert it to an object or array, or use a serializer such as msgpackr.`,
+            )
+          }
+          switch (typeof current) {
             case 'bigint':
               tagged = true
               return { [TAG]: 'bigint', v: current.toString() }

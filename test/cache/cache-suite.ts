@@ -25,7 +25,8 @@ export function cacheSuite(name: string, setup: () => Promise<CacheSuiteSetup>):
     }, 120_000)
     afterAll(() => teardown?.())
 
-    const fresh = (options?: Parameters<Redkit['cache']>[1]) => kit.cache(`t${randomUUID().slice(0, 8)}`, options)
+    const fresh = (options?: Parameters<Redkit['cache']>[1]) =>
+      kit.cache(`t${randomUUID().slice(0, 8)}`, options)
 
     it('sets, gets, deletes and reports has/ttl', async () => {
       const cache = fresh({ ttl: '1m' })
@@ -91,7 +92,9 @@ export function cacheSuite(name: string, setup: () => Promise<CacheSuiteSetup>):
     it('compresses large payloads (gzip and brotli) and reads them back', async () => {
       for (const compression of ['gzip', 'brotli'] as const) {
         const cache = fresh({ compression })
-        const large = { rows: Array.from({ length: 2000 }, (_, i) => ({ id: i, name: `row ${i}`, tags: ['a', 'b'] })) }
+        const large = {
+          rows: Array.from({ length: 2000 }, (_, i) => ({ id: i, name: `row ${i}`, tags: ['a', 'b'] })),
+        }
         await cache.set('big', large)
         const raw = await kit.store.get(cache.keyOf('big'))
         expect(raw).not.toBeNull()
@@ -105,7 +108,9 @@ export function cacheSuite(name: string, setup: () => Promise<CacheSuiteSetup>):
       await expect(cache.set('huge', 'x'.repeat(2000))).rejects.toBeInstanceOf(CacheValueTooLargeError)
       await expect(cache.set('huge', 'x'.repeat(2000))).rejects.toThrow(/maxSize 1000/)
       expect(await kit.store.get(cache.keyOf('huge'))).toBeNull()
-      await expect(cache.getOrSet('huge2', () => 'y'.repeat(5000))).rejects.toBeInstanceOf(CacheValueTooLargeError)
+      await expect(cache.getOrSet('huge2', () => 'y'.repeat(5000))).rejects.toBeInstanceOf(
+        CacheValueTooLargeError,
+      )
       expect(await kit.store.get(cache.keyOf('huge2'))).toBeNull()
     })
 
@@ -123,7 +128,10 @@ export function cacheSuite(name: string, setup: () => Promise<CacheSuiteSetup>):
       const cache = fresh()
       await cache.set('ok', { a: 1 })
       const raw = (await kit.store.get(cache.keyOf('ok')))!
-      const poisoned = raw.replace('{"a":1}', '{"a":1,"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"x":1}}}')
+      const poisoned = raw.replace(
+        '{"a":1}',
+        '{"a":1,"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"x":1}}}',
+      )
       await kit.store.set(cache.keyOf('ok'), poisoned)
       const value = (await cache.get('ok')) as Record<string, unknown>
       expect(value).toEqual({ a: 1 })
@@ -223,7 +231,11 @@ export function cacheSuite(name: string, setup: () => Promise<CacheSuiteSetup>):
 
     it('getMany, setMany and deleteMany across many keys (and slots)', async () => {
       const cache = fresh()
-      const entries = Array.from({ length: 300 }, (_, i) => ({ key: ['item', i], value: { i }, ttl: i % 2 ? '1h' : 60_000 }))
+      const entries = Array.from({ length: 300 }, (_, i) => ({
+        key: ['item', i],
+        value: { i },
+        ttl: i % 2 ? '1h' : 60_000,
+      }))
       await cache.setMany(entries)
       const keys = entries.map((e) => e.key)
       const values = await cache.getMany([...keys, ['item', 'missing']])
@@ -254,7 +266,12 @@ export function cacheSuite(name: string, setup: () => Promise<CacheSuiteSetup>):
 
     it('treats foreign or corrupt data as a miss, deletes it and counts it', async () => {
       const cache = fresh()
-      const garbage = ['not an envelope', 'rk1|t-- broken', 'rk1|tg-|1|zzzzzzzz|zzzzzzzz||@@@not-base64-gzip@@@', 'rk1|t--|a|zzzzzzzz|zzzzzzzz||{"unclosed":']
+      const garbage = [
+        'not an envelope',
+        'rk1|t-- broken',
+        'rk1|tg-|1|zzzzzzzz|zzzzzzzz||@@@not-base64-gzip@@@',
+        'rk1|t--|a|zzzzzzzz|zzzzzzzz||{"unclosed":',
+      ]
       for (const [i, raw] of garbage.entries()) {
         await kit.store.set(cache.keyOf(['g', i]), raw)
         expect(await cache.get(['g', i])).toBeUndefined()
@@ -274,9 +291,17 @@ export function cacheSuite(name: string, setup: () => Promise<CacheSuiteSetup>):
 
     it('supports a pluggable binary serializer', async () => {
       const cache = fresh({
-        serializer: { serialize: (value) => serialize(value), deserialize: (data) => deserialize(data as Buffer) },
+        serializer: {
+          serialize: (value) => serialize(value),
+          deserialize: (data) => deserialize(data as Buffer),
+        },
       })
-      const value = { map: new Map([['a', 1]]), set: new Set([1, 2]), when: new Date(5), bytes: new Uint8Array([0, 255]) }
+      const value = {
+        map: new Map([['a', 1]]),
+        set: new Set([1, 2]),
+        when: new Date(5),
+        bytes: new Uint8Array([0, 255]),
+      }
       await cache.set('v', value)
       expect(await cache.get('v')).toEqual(value)
       const large = { list: Array.from({ length: 3000 }, (_, i) => `entry-${i}`) }
@@ -295,7 +320,15 @@ export function cacheSuite(name: string, setup: () => Promise<CacheSuiteSetup>):
       // Latency is sampled (one read in 8): enough reads make sure some are timed.
       for (let i = 0; i < 16; i++) await cache.get('sampled')
       const snapshot = (kit.metrics().cache as Record<string, Record<string, unknown>>)[cache.namespace]!
-      expect(snapshot).toMatchObject({ hits: 2, misses: 18, sets: 2, deletes: 1, errors: 0, corrupt: 0, factoryCalls: 1 })
+      expect(snapshot).toMatchObject({
+        hits: 2,
+        misses: 18,
+        sets: 2,
+        deletes: 1,
+        errors: 0,
+        corrupt: 0,
+        factoryCalls: 1,
+      })
       expect(snapshot.hitRate).toBe(0.1)
       const latency = snapshot.getLatencyMs as { p50: number; p99: number }
       expect(latency.p50).toBeGreaterThan(0)

@@ -33,7 +33,9 @@ describe('deletePattern on Cluster', () => {
     expect(await cache.deletePattern('match:*')).toBe(10_000)
     let remaining = 0
     for (const master of await cluster.masters()) {
-      const count = Number(await master.cli('EVAL', "return #redis.call('KEYS', ARGV[1])", '0', `${cache.keyPrefix}*`))
+      const count = Number(
+        await master.cli('EVAL', "return #redis.call('KEYS', ARGV[1])", '0', `${cache.keyPrefix}*`),
+      )
       remaining += count
     }
     expect(remaining).toBe(40_000)

@@ -34,8 +34,19 @@ describe('cache against redis-cli and faults', () => {
     const down = await startRedis()
     const warnings: string[] = []
     const noop = () => {}
-    const logger: Logger = { debug: noop, info: noop, error: noop, warn: (_f, message) => warnings.push(message) }
-    const kit = createRedkit({ url: down.url, app: 'down', logger, commandTimeout: 500, breaker: { threshold: 2, cooldown: '1m' } })
+    const logger: Logger = {
+      debug: noop,
+      info: noop,
+      error: noop,
+      warn: (_f, message) => warnings.push(message),
+    }
+    const kit = createRedkit({
+      url: down.url,
+      app: 'down',
+      logger,
+      commandTimeout: 500,
+      breaker: { threshold: 2, cooldown: '1m' },
+    })
     const cache = kit.cache('c')
     const strict = kit.cache('s', { strict: true })
     await cache.set('k', 'before')

@@ -42,7 +42,10 @@ describe('cache types', () => {
     kit.cache('b', { compression: false, cacheNullish: true, serializer: new JsonSerializer() })
     // @ts-expect-error unknown compression
     kit.cache('c', { compression: 'zip' })
-    const serializer: CacheSerializer = { serialize: (v) => Buffer.from(String(v)), deserialize: (b) => String(b) }
+    const serializer: CacheSerializer = {
+      serialize: (v) => Buffer.from(String(v)),
+      deserialize: (b) => String(b),
+    }
     kit.cache('d', { serializer })
   })
 
