@@ -183,6 +183,20 @@ async function main(): Promise<number> {
     try {
       for (const benchCase of prepared.cases) {
         progress(`bench: ${benchCase.name} ...`)
+        if ('measure' in benchCase) {
+          const measured = await benchCase.measure({ quick: cli.quick })
+          const row: ResultRow = {
+            suite: suite.name,
+            case: benchCase.name,
+            opsPerSec: Math.round(measured.opsPerSec),
+            baseline: benchCase.baselineName,
+            baselineOpsPerSec: Math.round(measured.baselineOpsPerSec),
+            ratio: Math.round((measured.opsPerSec / measured.baselineOpsPerSec) * 1000) / 1000,
+          }
+          rows.push(row)
+          if (cli.json) console.log(JSON.stringify(row))
+          continue
+        }
         const result = await compare(benchCase.subject, benchCase.baseline, {
           concurrency: benchCase.concurrency,
           ...profile,

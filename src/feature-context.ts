@@ -2,6 +2,7 @@
 // creates it: the store, bus, key builder and logger, plus a hook to report its counters.
 
 import type { Bus } from './bus/bus.js'
+import type { TagVersions } from './cache/tags/tag-versions.js'
 import type { KeyBuilder } from './keys/key-builder.js'
 import type { Logger } from './logger.js'
 import type { Store } from './store/store.js'
@@ -20,6 +21,8 @@ export interface FeatureContext {
    * (e.g. `cache` → `products`). Returns a function that removes it.
    */
   registerMetrics(section: string, name: string, read: () => object): () => void
+  /** The instance's tag versions, created on first use. */
+  tags(): TagVersions
   /** Registers cleanup to run on `kit.close()` before connections close (timers, subscriptions). */
   onClose(cleanup: () => void | Promise<void>): void
 }

@@ -7,6 +7,7 @@ import type { Cluster, Redis } from 'ioredis'
 import { Bus } from './bus/bus.js'
 import { Cache } from './cache/cache.js'
 import type { CacheOptions } from './cache/cache-options.js'
+import { TagVersions } from './cache/tags/tag-versions.js'
 import type { ResolvedOptions } from './config/options.js'
 import type { BreakerState, BreakerStateChange } from './connection/circuit-breaker.js'
 import { ConnectionManager } from './connection/connection-manager.js'
@@ -51,6 +52,7 @@ export class Redkit extends EventEmitter<RedkitEvents> {
   readonly #metricSources = new Map<string, Map<string, () => object>>()
   readonly #cleanups: (() => void | Promise<void>)[] = []
   readonly #caches = new Map<string, Cache>()
+  #tags: TagVersions | undefined
   readonly #manager: ConnectionManager | undefined
   #closing: Promise<void> | undefined
 
@@ -91,7 +93,24 @@ export class Redkit extends EventEmitter<RedkitEvents> {
       onClose: (cleanup) => {
         this.#cleanups.push(cleanup)
       },
+      tags: () => this.#tagVersions(),
     }
+  }
+
+  #tagVersions(): TagVersions {
+    this.#tags ??= new TagVersions(this.context, this.#options.tags)
+    return this.#tags
+  }
+
+  /**
+   * Invalidates tags everywhere: every cache entry carrying one of them is a miss from now on, in this
+   * process at once and in every other instance within bus delivery. O(1) per tag whatever the number
+   * of entries; their memory is reclaimed in the background.
+   * @throws RedisUnavailableError when Redis cannot be reached (nothing was invalidated)
+   * @example await kit.invalidateTags([`company:${companyId}:orders`])
+   */
+  invalidateTags(tags: readonly string[]): Promise<void> {
+    return this.#tagVersions().invalidate(tags)
   }
 
   /**

@@ -4,11 +4,12 @@
 import { cacheSuite } from './cache.js'
 import { connectionSuite } from './connection.js'
 import type { BenchSuite } from './suite.js'
+import { tagsSuite } from './tags.js'
 
-export type { BenchCase, BenchSuite, PreparedSuite, SuiteContext } from './suite.js'
+export type { BenchCase, BenchSuite, MeasuredCase, PreparedSuite, SuiteContext } from './suite.js'
 
 /** Every suite `npm run bench -- <suite>` accepts. */
-export const suites: readonly BenchSuite[] = [connectionSuite, cacheSuite]
+export const suites: readonly BenchSuite[] = [connectionSuite, cacheSuite, tagsSuite]
 
 /** The suite of that name, or `undefined`. */
 export function findSuite(name: string): BenchSuite | undefined {

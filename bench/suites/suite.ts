@@ -25,9 +25,19 @@ export interface BenchCase {
   baseline: Operation
 }
 
+/**
+ * A comparison the suite measures itself (one-shot work such as "invalidate a tag of 1M entries"),
+ * reported in the same row format: ops/s is 1000 / latency in ms for one-shot work.
+ */
+export interface MeasuredCase {
+  name: string
+  baselineName: string
+  measure(options: { quick: boolean }): Promise<{ opsPerSec: number; baselineOpsPerSec: number }>
+}
+
 /** A suite after setup: its cases, and how to release what setup opened. */
 export interface PreparedSuite {
-  cases: BenchCase[]
+  cases: (BenchCase | MeasuredCase)[]
   /** Deletes the suite's keys and closes its connections. */
   teardown(): Promise<void>
 }

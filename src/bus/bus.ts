@@ -62,7 +62,17 @@ export class Bus {
 
   /** Publishes a JSON-serialisable payload to every instance's subscribers of `channel`. */
   publish(channel: string, payload: unknown): Promise<void> {
-    return this.#store.publish(this.#prefix + channel, encodeMessage(this.id, payload))
+    return this.#store.publish(this.channelName(channel), this.encode(payload))
+  }
+
+  /** The store-level channel name of a bus channel (for scripts that publish themselves). */
+  channelName(channel: string): string {
+    return this.#prefix + channel
+  }
+
+  /** A payload encoded as this instance's message (for scripts that publish themselves). */
+  encode(payload: unknown): string {
+    return encodeMessage(this.id, payload)
   }
 
   /**

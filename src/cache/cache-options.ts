@@ -53,6 +53,12 @@ export interface CacheOptions {
 export interface CacheSetOptions {
   /** Overrides the cache's `ttl` for this entry. */
   ttl?: Duration
+  /**
+   * Tags of the entry: `kit.invalidateTags([tag])` makes every entry carrying one of them a miss, on
+   * every instance, in O(1).
+   * @example orders.getOrSet(['company', id, query], load, { tags: [`company:${id}:orders`] })
+   */
+  tags?: readonly string[]
 }
 
 /** Per-call options of `getOrSet`. */

@@ -24,6 +24,7 @@ import { compress, decompress } from './compression.js'
 import { decodeEnvelope, type Envelope, encodeEnvelope } from './envelope.js'
 import { ReadBatcher } from './read-batcher.js'
 import { SingleFlight } from './single-flight.js'
+import type { TagVersions } from './tags/tag-versions.js'
 
 /** A cache key: a string used as is, or parts joined with `:` (each part encoded by the key builder). */
 export type CacheKey = string | readonly KeyPart[]
@@ -37,6 +38,14 @@ export interface CacheEntry<T> {
   value: T
   /** Overrides the cache's ttl for this entry. */
   ttl?: Duration
+  /** Tags of this entry (see `kit.invalidateTags`). */
+  tags?: readonly string[]
+}
+
+interface TaggedWrite {
+  tags: string[]
+  versions: string[]
+  field: string
 }
 
 const MISS: unique symbol = Symbol('miss')
@@ -83,6 +92,7 @@ export class Cache<V = unknown> {
   readonly #options: ResolvedCacheOptions
   readonly #store: Store
   readonly #logger: Logger
+  readonly #tags: () => TagVersions
   readonly #metrics = new CacheMetrics()
   readonly #flights = new SingleFlight<unknown>()
   /** Single-node Redis only: on Cluster an MGET would have to be split per slot, and memory needs no batching. */
@@ -104,6 +114,7 @@ export class Cache<V = unknown> {
     this.#options = resolveCacheOptions(namespace, options)
     this.#store = context.store
     this.#logger = context.logger
+    this.#tags = context.tags
     this.keyPrefix = context.keys.scope('cache', namespace).prefix
     this.#batcher =
       this.#store.mode === 'redis' || this.#store.mode === 'sentinel'
@@ -194,9 +205,10 @@ export class Cache<V = unknown> {
   async set<T = V>(key: CacheKey, value: T, options?: CacheSetOptions): Promise<void> {
     const fullKey = this.keyOf(key)
     const ttlMs = this.#ttlOf(options?.ttl)
-    const encoded = await this.#encode(fullKey, value, ttlMs)
-    await this.#guard(this.#store.set(fullKey, encoded, ttlMs > 0 ? { ttlMs } : undefined), undefined, 'set')
-    this.#metrics.sets++
+    const tagged = await this.#tagsOf(options?.tags)
+    if (tagged === null) return
+    const encoded = await this.#encode(fullKey, value, ttlMs, tagged?.field)
+    await this.#write(fullKey, encoded, ttlMs, tagged, 'set')
   }
 
   /** Removes an entry; resolves whether it existed. */
@@ -273,11 +285,26 @@ export class Cache<V = unknown> {
       entries.map(async (entry) => {
         const key = this.keyOf(entry.key)
         const ttlMs = this.#ttlOf(entry.ttl)
-        return { key, value: await this.#encode(key, entry.value, ttlMs), ttlMs }
+        const tagged = await this.#tagsOf(entry.tags)
+        return tagged === null
+          ? undefined
+          : { key, value: await this.#encode(key, entry.value, ttlMs, tagged?.field), ttlMs, tagged }
       }),
     )
-    await this.#guard(this.#store.mset(prepared), undefined, 'setMany')
-    this.#metrics.sets += prepared.length
+    const writable = prepared.filter((entry) => entry !== undefined)
+    await this.#guard(this.#store.mset(writable), undefined, 'setMany')
+    this.#metrics.sets += writable.length
+    await Promise.all(
+      writable.map((entry) =>
+        entry.tagged
+          ? this.#guard(
+              this.#tags().index(entry.tagged.tags, entry.tagged.versions, entry.key, entry.ttlMs),
+              undefined,
+              'setMany',
+            )
+          : undefined,
+      ),
+    )
   }
 
   /** Removes many entries; resolves how many existed. */
@@ -337,17 +364,43 @@ export class Cache<V = unknown> {
 
   async #produce<T>(fullKey: string, factory: CacheFactory<T>, options?: GetOrSetOptions): Promise<T> {
     const ttlMs = this.#ttlOf(options?.ttl)
+    // Versions are read BEFORE the factory runs: an invalidation during a slow factory makes the
+    // entry born stale instead of serving data built from before the invalidation.
+    const tagged = await this.#tagsOf(options?.tags)
     this.#metrics.factoryCalls++
     const value = await factory()
     if (value === undefined && !(options?.cacheNullish ?? this.#options.cacheNullish)) return value
-    const encoded = await this.#encode(fullKey, value, ttlMs)
-    const stored = await this.#guard(
-      this.#store.set(fullKey, encoded, ttlMs > 0 ? { ttlMs } : undefined),
-      false,
-      'getOrSet',
-    )
-    if (stored) this.#metrics.sets++
+    if (tagged === null) return value
+    const encoded = await this.#encode(fullKey, value, ttlMs, tagged?.field)
+    await this.#write(fullKey, encoded, ttlMs, tagged, 'getOrSet')
     return value
+  }
+
+  /** Writes an encoded entry and indexes it under its tags. */
+  async #write(
+    fullKey: string,
+    encoded: string,
+    ttlMs: number,
+    tagged: TaggedWrite | undefined,
+    operation: string,
+  ) {
+    const write = this.#store.set(fullKey, encoded, ttlMs > 0 ? { ttlMs } : undefined)
+    const index = tagged ? this.#tags().index(tagged.tags, tagged.versions, fullKey, ttlMs) : undefined
+    if (await this.#guard(write, false, operation)) this.#metrics.sets++
+    if (index) await this.#guard(index, undefined, operation)
+  }
+
+  /**
+   * Current versions of the given tags: undefined without tags, null when Redis is unavailable
+   * (the write is then skipped, as any write would be), else what the envelope and index need.
+   */
+  async #tagsOf(rawTags: readonly string[] | undefined): Promise<TaggedWrite | undefined | null> {
+    if (rawTags === undefined || rawTags.length === 0) return undefined
+    const versionsOwner = this.#tags()
+    const tags = versionsOwner.encode(rawTags)
+    const versions = await this.#guard(versionsOwner.current(tags), null, 'tags')
+    if (versions === null) return null
+    return { tags, versions, field: versionsOwner.field(tags, versions) }
   }
 
   /** Reads and decodes one key: the value, or MISS. */
@@ -386,6 +439,28 @@ export class Cache<V = unknown> {
     const envelope = decodeEnvelope(raw)
     if (!envelope) return this.#corrupt(fullKey, 'not a cache envelope')
     if (envelope.freshUntil <= Date.now()) return MISS
+    if (envelope.tags !== '') {
+      const current = this.#tags().matches(envelope.tags)
+      if (current === false) return this.#invalidated(fullKey)
+      if (current !== true) {
+        return current.then(
+          (ok) => (ok ? this.#payload<T>(fullKey, envelope) : this.#invalidated(fullKey)),
+          (error: unknown) => this.#readFailed(fullKey, error),
+        )
+      }
+    }
+    return this.#payload<T>(fullKey, envelope)
+  }
+
+  /** An entry whose tag versions are outdated: a miss, and its memory is given back now. */
+  #invalidated(fullKey: string): typeof MISS {
+    this.#store.del([fullKey]).catch(() => {
+      // The sweeper or the ttl reclaims it later.
+    })
+    return MISS
+  }
+
+  #payload<T>(fullKey: string, envelope: Envelope): Read<T> | Promise<Read<T>> {
     if (envelope.payload === UNDEFINED_PAYLOAD) return undefined as T
     const { flags } = envelope
     if (!flags.binary && flags.compression === 'none')
@@ -418,7 +493,7 @@ export class Cache<V = unknown> {
     return MISS
   }
 
-  async #encode(fullKey: string, value: unknown, ttlMs: number): Promise<string> {
+  async #encode(fullKey: string, value: unknown, ttlMs: number, tagsField = ''): Promise<string> {
     const now = Date.now()
     const freshUntil = ttlMs === 0 ? FOREVER : now + ttlMs
     const options = this.#options
@@ -461,7 +536,7 @@ export class Cache<V = unknown> {
       createdAt: now,
       freshUntil,
       staleUntil: freshUntil,
-      tags: '',
+      tags: tagsField,
       payload,
     })
   }

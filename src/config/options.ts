@@ -78,6 +78,25 @@ export interface RedkitOptions {
     /** How long the breaker stays open before one probe is let through. @default '30s' */
     cooldown?: Duration
   }
+  /** Tag invalidation (`kit.invalidateTags`, cache `tags` option). */
+  tags?: {
+    /**
+     * How long a tag version read from Redis is trusted in process without bus traffic. Invalidations
+     * from other instances reach this one through the bus at once, or at worst after this long.
+     * @default '100ms'
+     */
+    trust?: Duration
+    /** Time to live of tag version keys, refreshed whenever they are read. @default '30d' */
+    versionTtl?: Duration
+    /**
+     * Keep an index of each tag's entries and delete invalidated entries in the background (SSCAN +
+     * UNLINK). Without it, invalidated entries are misses and leave memory by their own ttl.
+     * @default true
+     */
+    reclaim?: boolean
+    /** Sweeper pace in entries per second. @default 200000 */
+    sweepRate?: number
+  }
   /** Environment variables to read instead of `process.env` (tests, multi-tenant setups). */
   environment?: Readonly<Record<string, string | undefined>>
 }
@@ -118,6 +137,7 @@ export interface ResolvedOptions {
   connectTimeoutMs: number
   closeTimeoutMs: number
   breaker: { threshold: number; cooldownMs: number }
+  tags: { trustMs: number; versionTtlMs: number; reclaim: boolean; sweepRate: number }
 }
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -138,6 +158,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'connectTimeout',
   'closeTimeout',
   'breaker',
+  'tags',
   'environment',
 ])
 
@@ -183,6 +204,7 @@ export function resolveOptions(options: RedkitOptions = {}): ResolvedOptions {
       threshold,
       cooldownMs: optionalDuration(options.breaker?.cooldown, 'breaker.cooldown', 30_000),
     },
+    tags: resolveTags(options.tags),
   }
 }
 
@@ -358,5 +380,25 @@ function describeTarget(target: ResolvedTarget): string {
       return `cluster(${target.nodes.map((n) => `${n.host}:${n.port}`).join(',')})`
     case 'sentinel':
       return `sentinel(${target.name}@${target.sentinels.map((n) => `${n.host}:${n.port}`).join(',')})`
+  }
+}
+
+function resolveTags(tags: RedkitOptions['tags'] = {}): ResolvedOptions['tags'] {
+  const sweepRate = tags.sweepRate ?? 200_000
+  if (typeof sweepRate !== 'number' || !(sweepRate > 0)) {
+    throw new InvalidOptionsError(
+      `tags.sweepRate must be a positive number of entries per second, got ${sweepRate}.`,
+    )
+  }
+  if (tags.reclaim !== undefined && typeof tags.reclaim !== 'boolean') {
+    throw new InvalidOptionsError('tags.reclaim must be true or false.')
+  }
+  const versionTtlMs = optionalDuration(tags.versionTtl, 'tags.versionTtl', 30 * 86_400_000)
+  if (versionTtlMs === 0) throw new InvalidOptionsError('tags.versionTtl must be greater than 0.')
+  return {
+    trustMs: optionalDuration(tags.trust, 'tags.trust', 100),
+    versionTtlMs,
+    reclaim: tags.reclaim ?? true,
+    sweepRate,
   }
 }

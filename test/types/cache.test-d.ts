@@ -54,3 +54,19 @@ describe('cache types', () => {
     expectTypeOf<CacheMetricsSnapshot['getLatencyMs']>().toEqualTypeOf<{ p50: number; p99: number }>()
   })
 })
+
+describe('tag types', () => {
+  const kit = createRedkit({ tags: { trust: '100ms', reclaim: true, sweepRate: 100_000 } })
+  it('invalidateTags takes tag names', () => {
+    expectTypeOf(kit.invalidateTags(['a', 'b'])).resolves.toBeVoid()
+    // @ts-expect-error one tag is still an array
+    void kit.invalidateTags('a')
+  })
+  it('entries take tags', () => {
+    const orders = kit.cache<string[]>('orders')
+    void orders.getOrSet(['company', 1], () => ['o'], { tags: ['company:1:orders'] })
+    void orders.setMany([{ key: 'k', value: ['x'], tags: ['t'] }])
+    // @ts-expect-error tags are strings
+    void orders.set('k', ['x'], { tags: [1] })
+  })
+})
