@@ -225,12 +225,12 @@ async function main(): Promise<number> {
   }
 }
 
+// Exit explicitly: a peer library's connections (e.g. a bus reconnecting to the stopped server) must
+// not keep the process alive after the results are printed.
 main().then(
-  (code) => {
-    process.exitCode = code
-  },
+  (code) => process.exit(code),
   (error: unknown) => {
     console.error('bench: failed:', error)
-    process.exitCode = 1
+    process.exit(1)
   },
 )

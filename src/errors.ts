@@ -80,3 +80,13 @@ export class CacheValueTooLargeError extends RedkitError {
     )
   }
 }
+
+/** A getOrSet factory did not finish within `hardTimeout` and no stale value could stand in. */
+export class CacheFactoryTimeoutError extends RedkitError {
+  constructor(key: string, timeoutMs: number) {
+    super(
+      `The factory for '${key}' did not finish within hardTimeout ${timeoutMs} ms and no stale value was available; it was aborted. Raise hardTimeout, or set swr/grace so a stale value can be served.`,
+      'REDKIT_CACHE_FACTORY_TIMEOUT',
+    )
+  }
+}

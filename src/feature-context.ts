@@ -21,6 +21,11 @@ export interface FeatureContext {
    * (e.g. `cache` → `products`). Returns a function that removes it.
    */
   registerMetrics(section: string, name: string, read: () => object): () => void
+  /**
+   * Called with `false` when Redis becomes unreachable (breaker opened) and `true` when it is back
+   * (breaker closed). Never called in memory mode.
+   */
+  onAvailability(listener: (available: boolean) => void): void
   /** The instance's tag versions, created on first use. */
   tags(): TagVersions
   /** Registers cleanup to run on `kit.close()` before connections close (timers, subscriptions). */

@@ -20,10 +20,25 @@ export function createRedkit(options: RedkitOptions = {}): Redkit {
 
 export type { BusListener, BusMessageMeta, BusSubscribeOptions } from './bus/bus.js'
 export { Bus } from './bus/bus.js'
-export type { CacheEntry, CacheFactory, CacheKey } from './cache/cache.js'
+export type {
+  CacheEntry,
+  CacheEvents,
+  CacheFactory,
+  CacheKey,
+  WarmEntry,
+  WarmOptions,
+  WarmProgress,
+} from './cache/cache.js'
 export { Cache } from './cache/cache.js'
 export type { CacheMetricsSnapshot } from './cache/cache-metrics.js'
-export type { CacheOptions, CacheSetOptions, GetOrSetOptions } from './cache/cache-options.js'
+export type {
+  CacheOptions,
+  CacheSetOptions,
+  FactoryContext,
+  GetOrSetOptions,
+  L1Options,
+  LockOptions,
+} from './cache/cache-options.js'
 export type { CompressionAlgorithm } from './cache/compression.js'
 export type { CacheSerializer } from './cache/json-serializer.js'
 export { JsonSerializer } from './cache/json-serializer.js'
@@ -34,6 +49,7 @@ export type { BreakerState, BreakerStateChange } from './connection/circuit-brea
 export type { ConnectionRole } from './connection/connection-manager.js'
 export type { HealthReport, RoleHealth, ServerHealth } from './connection/health.js'
 export {
+  CacheFactoryTimeoutError,
   CacheSerializationError,
   CacheValueTooLargeError,
   CommandTimeoutError,

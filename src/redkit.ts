@@ -94,6 +94,12 @@ export class Redkit extends EventEmitter<RedkitEvents> {
         this.#cleanups.push(cleanup)
       },
       tags: () => this.#tagVersions(),
+      onAvailability: (listener) => {
+        this.on('breakerStateChange', ({ to }) => {
+          if (to === 'open') listener(false)
+          else if (to === 'closed') listener(true)
+        })
+      },
     }
   }
 

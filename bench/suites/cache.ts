@@ -33,7 +33,8 @@ interface CacheManagerLike {
 
 export const cacheSuite: BenchSuite = {
   name: 'cache',
-  description: 'getOrSet L2 hit and miss vs raw ioredis, BentoCache 1.6 and cache-manager 7 (+ @keyv/redis)',
+  description:
+    'getOrSet L1 hit, L2 hit and miss vs raw ioredis, a Map, BentoCache 1.6 and cache-manager 7 (+ @keyv/redis)',
   async setup({ url, keyPrefix }) {
     const kit = createRedkit({ url, prefix: `${keyPrefix}rk:`, app: 'bench', environment: {} })
     const cache = kit.cache('products', { ttl: '10m' })
@@ -45,14 +46,34 @@ export const cacheSuite: BenchSuite = {
       BentoCache: new (config: unknown) => BentoLike
       bentostore: () => { useL2Layer(driver: unknown): unknown }
     }>('bentocache')
-    const { redisDriver } = await importPeer<{ redisDriver: (options: unknown) => unknown }>(
-      'bentocache/drivers/redis',
+    const { redisDriver, redisBusDriver } = await importPeer<{
+      redisDriver: (options: unknown) => unknown
+      redisBusDriver: (options: unknown) => unknown
+    }>('bentocache/drivers/redis')
+    const { memoryDriver } = await importPeer<{ memoryDriver: (options: unknown) => unknown }>(
+      'bentocache/drivers/memory',
     )
     const bento = new BentoCache({
       default: 'redis',
       prefix: `${keyPrefix}bento`,
       stores: { redis: bentostore().useL2Layer(redisDriver({ connection: { url } })) },
     })
+    // BentoCache's two-tier setup, as its README shows: memory L1 + Redis L2 + Redis bus.
+    const tieredStore = bentostore() as unknown as {
+      useL1Layer(driver: unknown): { useL2Layer(driver: unknown): { useBus(bus: unknown): unknown } }
+    }
+    const bentoTiered = new BentoCache({
+      default: 'tiered',
+      prefix: `${keyPrefix}bento2`,
+      stores: {
+        tiered: tieredStore
+          .useL1Layer(memoryDriver({ maxItems: 10_000 }))
+          .useL2Layer(redisDriver({ connection: { url } }))
+          .useBus(redisBusDriver({ connection: { url } })),
+      },
+    })
+    const tiered = kit.cache('products-l1', { ttl: '10m', l1: { max: 10_000 } })
+    const l1MostlyMisses = kit.cache('products-small-l1', { ttl: '10m', l1: { max: 10 } })
     const { createCache } = await importPeer<{ createCache: (options: unknown) => CacheManagerLike }>(
       'cache-manager',
     )
@@ -66,6 +87,9 @@ export const cacheSuite: BenchSuite = {
     for (let i = 0; i < WARM_KEYS; i++) {
       const value = product(i)
       await cache.set(['product', i], value)
+      await tiered.set(`product:${i}`, value)
+      await l1MostlyMisses.set(['product', i], value)
+      await bentoTiered.getOrSet({ key: `product:${i}`, factory: () => value, ttl: '10m' })
       await redis.set(rawKey(i), JSON.stringify(value), 'PX', 600_000)
       await bento.getOrSet({ key: `product:${i}`, factory: () => value, ttl: '10m' })
       await manager.wrap(`product:${i}`, async () => value, 600_000)
@@ -88,8 +112,43 @@ export const cacheSuite: BenchSuite = {
         return cache.getOrSet(['product', i], unexpected)
       },
     }
+    // The physical limit of an in-process hit: a Map lookup plus an expiry check.
+    const plainMap = new Map<string, { value: unknown; expiresAt: number }>()
+    for (let i = 0; i < WARM_KEYS; i++)
+      plainMap.set(`product:${i}`, { value: product(i), expiresAt: Date.now() + 600_000 })
+    const hotKey = () => `product:${nextWarm()}`
+    const l1Hit = {
+      name: 'getOrSet L1 hit c=1',
+      concurrency: 1,
+      subject: () => tiered.getOrSet(hotKey(), unexpected),
+    }
     return {
       cases: [
+        {
+          ...l1Hit,
+          baselineName: 'bentocache 1.6 L1',
+          baseline: () => bentoTiered.getOrSet({ key: hotKey(), factory: unexpected, ttl: '10m' }),
+        },
+        {
+          ...l1Hit,
+          baselineName: 'Map + expiry',
+          baseline: async () => {
+            const entry = plainMap.get(hotKey())
+            if (entry === undefined || entry.expiresAt <= Date.now()) unexpected()
+            return entry!.value
+          },
+        },
+        {
+          name: `L1 miss, L2 hit c=${CONCURRENCY}`,
+          concurrency: CONCURRENCY,
+          subject: () => l1MostlyMisses.getOrSet(['product', nextWarm()], unexpected),
+          baselineName: 'ioredis GET+parse',
+          baseline: async () => {
+            const raw = await redis.get(rawKey(nextWarm()))
+            if (raw === null) unexpected()
+            return JSON.parse(raw!)
+          },
+        },
         {
           ...hit,
           baselineName: 'ioredis GET+parse',
@@ -140,6 +199,7 @@ export const cacheSuite: BenchSuite = {
         } finally {
           await kit.close()
           await bento.disconnect().catch(() => {})
+          await bentoTiered.disconnect().catch(() => {})
           await manager.disconnect().catch(() => {})
           redis.disconnect()
         }

@@ -15,6 +15,20 @@ export interface CacheMetricsSnapshot {
   corrupt: number
   /** Factory calls made by getOrSet. */
   factoryCalls: number
+  /** Hits served from the in-process tier (included in `hits`). */
+  l1Hits: number
+  /** Stale values served within the swr window or on a soft timeout (included in `hits`). */
+  staleHits: number
+  /** Values served past their expiry within grace (factory failed, timed out, or Redis unavailable). */
+  graceHits: number
+  /** Background refreshes started (swr, eager refresh). */
+  refreshes: number
+  /** Background refreshes that failed (logged; the stale value stayed). */
+  refreshErrors: number
+  /** Factory timeouts (soft or hard). */
+  timeouts: number
+  /** Polls while another instance held the distributed lock. */
+  lockWaits: number
   /** hits / (hits + misses), 0 when nothing was read. */
   hitRate: number
   /** Latency of `get`/`getOrSet` reads in ms (one read in 8 is timed). */
@@ -30,6 +44,13 @@ export class CacheMetrics {
   errors = 0
   corrupt = 0
   factoryCalls = 0
+  l1Hits = 0
+  staleHits = 0
+  graceHits = 0
+  refreshes = 0
+  refreshErrors = 0
+  timeouts = 0
+  lockWaits = 0
   readonly getLatency = new LatencyHistogram()
 
   snapshot(): CacheMetricsSnapshot {
@@ -42,6 +63,13 @@ export class CacheMetrics {
       errors: this.errors,
       corrupt: this.corrupt,
       factoryCalls: this.factoryCalls,
+      l1Hits: this.l1Hits,
+      staleHits: this.staleHits,
+      graceHits: this.graceHits,
+      refreshes: this.refreshes,
+      refreshErrors: this.refreshErrors,
+      timeouts: this.timeouts,
+      lockWaits: this.lockWaits,
       hitRate: reads === 0 ? 0 : this.hits / reads,
       getLatencyMs: { p50: this.getLatency.percentile(0.5), p99: this.getLatency.percentile(0.99) },
     }

@@ -47,6 +47,74 @@ export interface CacheOptions {
    * @default false
    */
   strict?: boolean
+  /**
+   * The in-process tier in front of Redis: reads that hit it make no round trip. Kept in sync across
+   * instances by the bus; flushed when bus messages may have been missed. `false` turns it off.
+   * @default false
+   * @example kit.cache('zones', { ttl: '24h', l1: { max: 5_000, ttl: '1m' } })
+   */
+  l1?: false | L1Options
+  /**
+   * Stale-while-revalidate: for this long after an entry stops being fresh, getOrSet returns the stale
+   * value at once and refreshes it in the background (one refresh per key per process).
+   * @default 0 (off)
+   */
+  swr?: Duration
+  /**
+   * Fail-safe: when the factory throws, times out or Redis is unavailable, serve the last value up to
+   * this long past its expiry instead of failing. Entries are kept physically for that long.
+   * @default 0 (off)
+   */
+  grace?: Duration
+  /**
+   * When a stale (or grace) value exists and the factory takes longer than this, return the stale value
+   * and let the factory finish in the background to update the cache.
+   * @default none
+   */
+  softTimeout?: Duration
+  /**
+   * Abort the factory (its AbortSignal fires) after this long: getOrSet then serves a stale value if one
+   * exists, else rejects with `CacheFactoryTimeoutError`.
+   * @default none
+   */
+  hardTimeout?: Duration
+  /**
+   * A hit in the last part of the fresh period refreshes the entry in the background, so hot keys never
+   * expire under load: `0.8` refreshes hits after 80 % of the ttl. Needs getOrSet (a factory).
+   * @default none
+   */
+  eagerRefresh?: number
+  /**
+   * Distributed single flight: across instances only one factory runs per key; the others wait for its
+   * value (polling with a deadline) and call the factory themselves if the holder dies or `wait` passes.
+   * @default false
+   * @example kit.cache('reports', { lock: { wait: '5s', ttl: '30s' } })
+   */
+  lock?: boolean | LockOptions
+  /**
+   * Return a structured clone of L1 values instead of the shared instance. Without it, callers must not
+   * mutate what getOrSet/get return when L1 is on.
+   * @default false
+   */
+  clone?: boolean
+}
+
+/** Options of the in-process tier. */
+export interface L1Options {
+  /** Most entries kept. @default 10000 */
+  max?: number
+  /** Most bytes kept (payload size as stored in Redis). @default 67108864 (64 MiB) */
+  maxBytes?: number
+  /** How long an L1 copy is used before Redis is read again; at most the entry ttl. @default the entry ttl */
+  ttl?: Duration
+}
+
+/** Options of the distributed lock. */
+export interface LockOptions {
+  /** How long a waiter waits for the holder's value before calling the factory itself. @default '5s' */
+  wait?: Duration
+  /** Lock lifetime: if the holder dies, another instance takes over after this long. @default '10s' */
+  ttl?: Duration
 }
 
 /** Per-call options of `set`, `setMany` entries and `getOrSet`. */
@@ -67,6 +135,14 @@ export interface GetOrSetOptions extends CacheSetOptions {
   cacheNullish?: boolean
 }
 
+/** What a getOrSet factory receives. */
+export interface FactoryContext<T> {
+  /** Fires when `hardTimeout` passes (the result is then discarded). Pass it to fetch, database drivers... */
+  signal: AbortSignal
+  /** The stale value being refreshed, if any. */
+  stale: T | undefined
+}
+
 /** Cache options after defaults and validation. */
 export interface ResolvedCacheOptions {
   ttlMs: number
@@ -78,6 +154,14 @@ export interface ResolvedCacheOptions {
   maxSize: number
   cacheNullish: boolean
   strict: boolean
+  l1: { max: number; maxBytes: number; ttlMs: number } | undefined
+  swrMs: number
+  graceMs: number
+  softTimeoutMs: number | undefined
+  hardTimeoutMs: number | undefined
+  eagerRefresh: number | undefined
+  lock: { waitMs: number; ttlMs: number } | undefined
+  clone: boolean
 }
 
 const KNOWN = new Set([
@@ -88,6 +172,14 @@ const KNOWN = new Set([
   'maxSize',
   'cacheNullish',
   'strict',
+  'l1',
+  'swr',
+  'grace',
+  'softTimeout',
+  'hardTimeout',
+  'eagerRefresh',
+  'lock',
+  'clone',
 ])
 
 /** Validates cache options; throws InvalidOptionsError naming the cache and the option. */
@@ -111,8 +203,45 @@ export function resolveCacheOptions(namespace: string, options: CacheOptions = {
       `${where}: compression must be 'gzip', 'brotli' or false, got ${JSON.stringify(compression)}.`,
     )
   }
+  const ttlMs = parseDuration(options.ttl ?? '1h', `${where} ttl`)
+  const swrMs = parseDuration(options.swr ?? 0, `${where} swr`)
+  const graceMs = parseDuration(options.grace ?? 0, `${where} grace`)
+  if (ttlMs === 0 && (swrMs > 0 || graceMs > 0)) {
+    throw new InvalidOptionsError(
+      `${where}: swr and grace need a ttl (entries without expiry are never stale).`,
+    )
+  }
+  const softTimeoutMs =
+    options.softTimeout === undefined ? undefined : parseDuration(options.softTimeout, `${where} softTimeout`)
+  const hardTimeoutMs =
+    options.hardTimeout === undefined ? undefined : parseDuration(options.hardTimeout, `${where} hardTimeout`)
+  if (softTimeoutMs !== undefined && hardTimeoutMs !== undefined && softTimeoutMs >= hardTimeoutMs) {
+    throw new InvalidOptionsError(
+      `${where}: softTimeout (${softTimeoutMs} ms) must be shorter than hardTimeout (${hardTimeoutMs} ms).`,
+    )
+  }
+  const eagerRefresh = options.eagerRefresh
+  if (
+    eagerRefresh !== undefined &&
+    !(typeof eagerRefresh === 'number' && eagerRefresh > 0 && eagerRefresh < 1)
+  ) {
+    throw new InvalidOptionsError(
+      `${where}: eagerRefresh must be a fraction between 0 and 1 (e.g. 0.8), got ${eagerRefresh}.`,
+    )
+  }
+  if (eagerRefresh !== undefined && ttlMs === 0) {
+    throw new InvalidOptionsError(`${where}: eagerRefresh needs a ttl.`)
+  }
   return {
-    ttlMs: parseDuration(options.ttl ?? '1h', `${where} ttl`),
+    ttlMs,
+    swrMs,
+    graceMs,
+    softTimeoutMs,
+    hardTimeoutMs,
+    eagerRefresh,
+    l1: resolveL1(where, options.l1, ttlMs),
+    lock: resolveLock(where, options.lock),
+    clone: flag(options.clone, false, `${where} clone`),
     serializer,
     json: serializer instanceof JsonSerializer ? serializer : undefined,
     compression,
@@ -121,6 +250,34 @@ export function resolveCacheOptions(namespace: string, options: CacheOptions = {
     cacheNullish: flag(options.cacheNullish, false, `${where} cacheNullish`),
     strict: flag(options.strict, false, `${where} strict`),
   }
+}
+
+function resolveL1(where: string, l1: CacheOptions['l1'], ttlMs: number): ResolvedCacheOptions['l1'] {
+  if (l1 === undefined || l1 === false) return undefined
+  if (typeof l1 !== 'object' || l1 === null)
+    throw new InvalidOptionsError(`${where}: l1 must be false or an options object.`)
+  const max = l1.max ?? 10_000
+  if (!Number.isInteger(max) || max < 1)
+    throw new InvalidOptionsError(`${where}: l1.max must be an integer >= 1, got ${max}.`)
+  const maxBytes = byteCount(l1.maxBytes, 64 * 1024 * 1024, `${where} l1.maxBytes`)
+  if (maxBytes < 1) throw new InvalidOptionsError(`${where}: l1.maxBytes must be at least 1.`)
+  const l1Ttl = l1.ttl === undefined ? ttlMs : parseDuration(l1.ttl, `${where} l1.ttl`)
+  if (ttlMs > 0 && (l1Ttl > ttlMs || l1Ttl === 0)) {
+    throw new InvalidOptionsError(
+      `${where}: l1.ttl (${l1Ttl} ms) must not be longer than the entry ttl (${ttlMs} ms).`,
+    )
+  }
+  return { max, maxBytes, ttlMs: l1Ttl }
+}
+
+function resolveLock(where: string, lock: CacheOptions['lock']): ResolvedCacheOptions['lock'] {
+  if (lock === undefined || lock === false) return undefined
+  const options = lock === true ? {} : lock
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidOptionsError(`${where}: lock must be true, false or { wait, ttl }.`)
+  const ttlMs = parseDuration(options.ttl ?? '10s', `${where} lock.ttl`)
+  if (ttlMs === 0) throw new InvalidOptionsError(`${where}: lock.ttl must be greater than 0.`)
+  return { waitMs: parseDuration(options.wait ?? '5s', `${where} lock.wait`), ttlMs }
 }
 
 function byteCount(value: number | undefined, fallback: number, name: string): number {

@@ -1,8 +1,12 @@
-// A cache bound to one namespace: typed get/set/getOrSet with single flight, batch operations,
-// pattern deletes by SCAN, and an envelope that turns foreign or corrupt data into a miss.
+// A cache bound to one namespace: typed get/set/getOrSet with single flight, an optional in-process
+// tier kept in sync by the bus, stale-while-revalidate, grace, factory timeouts, a distributed lock,
+// batch operations, pattern deletes by SCAN, and an envelope that turns corrupt data into a miss.
 
+import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { type Duration, parseDuration } from '../config/duration.js'
 import {
+  CacheFactoryTimeoutError,
   CacheSerializationError,
   CacheValueTooLargeError,
   InvalidOptionsError,
@@ -16,12 +20,14 @@ import { CacheMetrics } from './cache-metrics.js'
 import {
   type CacheOptions,
   type CacheSetOptions,
+  type FactoryContext,
   type GetOrSetOptions,
   type ResolvedCacheOptions,
   resolveCacheOptions,
 } from './cache-options.js'
 import { compress, decompress } from './compression.js'
 import { decodeEnvelope, type Envelope, encodeEnvelope } from './envelope.js'
+import { L1Cache } from './l1-cache.js'
 import { ReadBatcher } from './read-batcher.js'
 import { SingleFlight } from './single-flight.js'
 import type { TagVersions } from './tags/tag-versions.js'
@@ -29,8 +35,34 @@ import type { TagVersions } from './tags/tag-versions.js'
 /** A cache key: a string used as is, or parts joined with `:` (each part encoded by the key builder). */
 export type CacheKey = string | readonly KeyPart[]
 
-/** A getOrSet factory: computes the value on a miss. */
-export type CacheFactory<T> = () => T | Promise<T>
+/** A getOrSet factory: computes the value on a miss. It may use the abort signal and the stale value. */
+export type CacheFactory<T> = (context: FactoryContext<T>) => T | Promise<T>
+
+/** One entry to warm: a value, or a factory that loads it. */
+export type WarmEntry<T> =
+  | { key: CacheKey; value: T; ttl?: Duration; tags?: readonly string[] }
+  | { key: CacheKey; factory: () => T | Promise<T>; ttl?: Duration; tags?: readonly string[] }
+
+/** Options of {@link Cache.warm}. */
+export interface WarmOptions {
+  /** Entries loaded at the same time. @default 8 */
+  concurrency?: number
+  /** Called after each entry (also emitted as the cache's `warmProgress` event). */
+  onProgress?: (progress: WarmProgress) => void
+}
+
+/** Progress (and final result) of {@link Cache.warm}. */
+export interface WarmProgress {
+  /** Entries stored. */
+  loaded: number
+  /** Entries whose factory or write failed (logged, not thrown). */
+  failed: number
+}
+
+/** Events a cache emits. */
+export interface CacheEvents {
+  warmProgress: [WarmProgress]
+}
 
 /** One entry of `setMany`. */
 export interface CacheEntry<T> {
@@ -48,13 +80,39 @@ interface TaggedWrite {
   field: string
 }
 
+/** An entry as read from L2: the value and the times of its envelope. */
+interface Found<T> {
+  value: T
+  createdAt: number
+  freshUntil: number
+  staleUntil: number
+  tags: string
+  size: number
+}
+
 const MISS: unique symbol = Symbol('miss')
+/** Redis could not be asked (breaker open, timeout): not the same as a miss for grace. */
+const UNAVAILABLE: unique symbol = Symbol('unavailable')
+type Lookup<T> = Found<T> | typeof MISS | typeof UNAVAILABLE
 type Read<T> = T | typeof MISS
+const BUS_CHANNEL = 'cache'
+const LOCK_POLL_MIN_MS = 20
+const LOCK_POLL_MAX_MS = 200
 // An empty payload can never be serializer output of a defined value: it marks a cached `undefined`.
 const UNDEFINED_PAYLOAD = ''
 const FOREVER = Number.MAX_SAFE_INTEGER
 const DELETE_BATCH = 1000
 const WARN_INTERVAL_MS = 1000
+
+const RELEASE_LOCK_SCRIPT = {
+  name: 'cache.releaseLock',
+  lua: "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+  memory: (
+    context: { get(key: string): string | null; del(key: string): number },
+    keys: readonly string[],
+    args: readonly string[],
+  ) => (context.get(keys[0]!) === args[0] ? context.del(keys[0]!) : 0),
+}
 
 const CAS_SCRIPT = {
   name: 'cache.compareAndSet',
@@ -84,7 +142,7 @@ const CAS_SCRIPT = {
  * const product = await products.getOrSet(['product', id], () => db.product(id))
  * await products.delete(['product', id])
  */
-export class Cache<V = unknown> {
+export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
   /** The namespace given to `kit.cache`. */
   readonly namespace: string
   /** Every key of this cache starts with this. */
@@ -102,6 +160,9 @@ export class Cache<V = unknown> {
   #reads = 0
   #lastWarnAt = 0
   #suppressedWarnings = 0
+  readonly #l1: L1Cache | undefined
+  readonly #bus: FeatureContext['bus']
+  readonly #lockPrefix: string
 
   /** @internal use `kit.cache()` */
   constructor(context: FeatureContext, namespace: string, options: CacheOptions = {}) {
@@ -110,6 +171,7 @@ export class Cache<V = unknown> {
         `Cache namespace must be a non-empty string of letters, digits, '_', '.' or '-', got ${JSON.stringify(namespace)}.`,
       )
     }
+    super()
     this.namespace = namespace
     this.#options = resolveCacheOptions(namespace, options)
     this.#store = context.store
@@ -121,7 +183,34 @@ export class Cache<V = unknown> {
         ? new ReadBatcher(this.#store)
         : undefined
     this.#store.defineScript(CAS_SCRIPT)
-    context.registerMetrics('cache', namespace, () => this.#metrics.snapshot())
+    this.#store.defineScript(RELEASE_LOCK_SCRIPT)
+    this.#bus = context.bus
+    this.#lockPrefix = context.keys.scope('lock', 'cache', namespace).prefix
+    const l1Options = this.#options.l1
+    if (l1Options) {
+      const l1 = new L1Cache(l1Options)
+      this.#l1 = l1
+      // Other instances' writes drop our copies; our own messages are skipped by the bus.
+      void this.#bus
+        .subscribe<{ n?: string; k?: string[]; a?: 1 }>(BUS_CHANNEL, (message) => {
+          if (message?.n !== namespace) return
+          if (message.a === 1) l1.clear()
+          else if (Array.isArray(message.k)) for (const key of message.k) l1.delete(key)
+        })
+        .catch((error: unknown) => {
+          this.#logger.warn(
+            { cache: namespace, error: error instanceof Error ? error.message : String(error) },
+            'redkit: cache bus subscription failed; L1 copies expire by their ttl only',
+          )
+        })
+      // Messages may have been missed: nothing in L1 can be trusted as a hit any more.
+      this.#bus.onReconnect(() => l1.clear())
+      context.onAvailability((available) => (available ? l1.clear() : l1.suspectAll()))
+    }
+    context.registerMetrics('cache', namespace, () => ({
+      ...this.#metrics.snapshot(),
+      l1Size: this.#l1?.size ?? 0,
+    }))
   }
 
   /** The full store key of a cache key. */
@@ -149,18 +238,35 @@ export class Cache<V = unknown> {
     return `${escapeGlob(parts.map(encodePart).join(':'))}:${glob}`
   }
 
-  /** The cached value, or `undefined` on a miss (including when Redis is unavailable, unless strict). */
+  /**
+   * The cached value (fresh, or stale within the swr window), or `undefined` on a miss — including
+   * when Redis is unavailable, unless strict.
+   */
   get<T = V>(key: CacheKey): Promise<T | undefined> {
     const fullKey = this.keyOf(key)
+    const l1 = this.#l1?.get(fullKey.slice(this.keyPrefix.length))
+    if (l1 !== undefined) {
+      const now = Date.now()
+      if (
+        now < l1.l1Until &&
+        now < l1.staleUntil &&
+        (l1.tags === '' || this.#tags().matches(l1.tags) === true)
+      ) {
+        this.#metrics.hits++
+        this.#metrics.l1Hits++
+        return Promise.resolve(this.#fromL1(l1.value) as T)
+      }
+    }
     const started = this.#sampleStart()
-    return this.#read<T>(fullKey).then((result) => {
+    return this.#read<T>(fullKey).then((found) => {
       if (started >= 0) this.#metrics.getLatency.add(performance.now() - started)
-      if (result === MISS) {
+      if (typeof found !== 'object' || Date.now() >= found.staleUntil) {
         this.#metrics.misses++
         return undefined
       }
       this.#metrics.hits++
-      return result
+      this.#remember(fullKey, found)
+      return found.value
     })
   }
 
@@ -192,8 +298,14 @@ export class Cache<V = unknown> {
     if (!envelope) return false
     const now = Date.now()
     const freshUntil = ttlMs === 0 ? FOREVER : now + ttlMs
-    const next = encodeEnvelope({ ...envelope, freshUntil, staleUntil: freshUntil })
-    const reply = await this.#guard(this.#store.runScript(CAS_SCRIPT.name, [fullKey], [raw, next, ttlMs]), 0)
+    const staleUntil = ttlMs === 0 ? FOREVER : freshUntil + this.#options.swrMs
+    const next = encodeEnvelope({ ...envelope, freshUntil, staleUntil })
+    const reply = await this.#guard(
+      this.#store.runScript(CAS_SCRIPT.name, [fullKey], [raw, next, this.#physicalTtl(ttlMs)]),
+      0,
+    )
+    this.#l1?.delete(this.#relative(fullKey))
+    this.#announce([fullKey])
     return reply === 1
   }
 
@@ -208,21 +320,25 @@ export class Cache<V = unknown> {
     const tagged = await this.#tagsOf(options?.tags)
     if (tagged === null) return
     const encoded = await this.#encode(fullKey, value, ttlMs, tagged?.field)
-    await this.#write(fullKey, encoded, ttlMs, tagged, 'set')
+    await this.#write(fullKey, encoded, ttlMs, tagged, 'set', { value })
   }
 
   /** Removes an entry; resolves whether it existed. */
   async delete(key: CacheKey): Promise<boolean> {
-    const removed = await this.#guard(this.#store.del([this.keyOf(key)]), 0, 'delete')
+    const fullKey = this.keyOf(key)
+    this.#l1?.delete(this.#relative(fullKey))
+    const removed = await this.#guard(this.#store.del([fullKey]), 0, 'delete')
     this.#metrics.deletes += removed
+    this.#announce([fullKey])
     return removed > 0
   }
 
   /**
    * The cached value, or the factory's value (stored, then returned) on a miss. Concurrent callers of
-   * one missing key in this process share one factory call; a factory error reaches each of them and
-   * nothing is cached. `undefined` is not cached unless `cacheNullish`. When Redis is unavailable the
-   * factory is called and its value returned.
+   * one missing key in this process share one factory call (across instances too with `lock`); a
+   * factory error reaches each of them and nothing is cached. `undefined` is not cached unless
+   * `cacheNullish`. Within `swr` a stale value is returned at once and refreshed in the background;
+   * within `grace` a stale value stands in when the factory fails or Redis is unavailable.
    */
   getOrSet<T = V>(key: CacheKey, factory: CacheFactory<T>, options?: GetOrSetOptions): Promise<T> {
     if (typeof factory !== 'function') {
@@ -230,31 +346,86 @@ export class Cache<V = unknown> {
         new InvalidOptionsError(`cache '${this.namespace}': getOrSet needs a factory function.`),
       )
     }
-    let fullKey: string
+    let relativeKey: string
     try {
-      fullKey = this.keyOf(key)
+      relativeKey = typeof key === 'string' && key !== '' ? key : this.keyOf(key).slice(this.keyPrefix.length)
     } catch (error) {
       return Promise.reject(error)
     }
-    const running = this.#flights.has(fullKey)
-    if (running) return this.#join<T>(fullKey, factory, options)
+    const fullKey = this.keyPrefix + relativeKey
+    if (this.#l1 !== undefined) {
+      // The L1 hit path: no round trip, no parse, no allocation beyond the resolved promise.
+      const entry = this.#l1.get(relativeKey)
+      if (entry !== undefined) {
+        const now = Date.now()
+        if (now < entry.l1Until && (entry.tags === '' || this.#tags().matches(entry.tags) === true)) {
+          if (now < entry.freshUntil) {
+            this.#metrics.hits++
+            this.#metrics.l1Hits++
+            if (this.#options.eagerRefresh !== undefined) this.#eager(fullKey, entry, now, factory, options)
+            return Promise.resolve(this.#fromL1(entry.value) as T)
+          }
+          if (now < entry.staleUntil) {
+            this.#metrics.hits++
+            this.#metrics.l1Hits++
+            this.#metrics.staleHits++
+            this.#refresh(fullKey, factory, options, entry as unknown as Found<T>)
+            return Promise.resolve(this.#fromL1(entry.value) as T)
+          }
+        }
+      }
+    }
+    if (this.#flights.has(fullKey))
+      return this.#join<T>(fullKey, factory, options, this.#fallback<T>(fullKey))
     const epoch = this.#flightEpoch
     const started = this.#sampleStart()
-    return this.#read<T>(fullKey).then((result) => {
+    return this.#read<T>(fullKey).then((found) => {
       if (started >= 0) this.#metrics.getLatency.add(performance.now() - started)
-      if (result !== MISS) {
-        this.#metrics.hits++
-        return result
-      }
-      this.#metrics.misses++
-      if (epoch !== this.#flightEpoch && !this.#flights.has(fullKey)) {
-        // A flight finished while this read was in flight; its value may have landed after our GET.
-        return this.#read<T>(fullKey).then((again) =>
-          again === MISS ? this.#join(fullKey, factory, options) : again,
-        )
-      }
-      return this.#join(fullKey, factory, options)
+      return this.#settle(fullKey, found, factory, options, epoch)
     })
+  }
+
+  /** Decides what getOrSet returns for what L2 gave. */
+  #settle<T>(
+    fullKey: string,
+    found: Lookup<T>,
+    factory: CacheFactory<T>,
+    options: GetOrSetOptions | undefined,
+    epoch: number,
+  ): T | Promise<T> {
+    const now = Date.now()
+    if (typeof found === 'object') {
+      if (now < found.freshUntil) {
+        this.#metrics.hits++
+        this.#remember(fullKey, found)
+        if (this.#options.eagerRefresh !== undefined) this.#eager(fullKey, found, now, factory, options)
+        return found.value
+      }
+      if (now < found.staleUntil) {
+        this.#metrics.hits++
+        this.#metrics.staleHits++
+        this.#remember(fullKey, found)
+        this.#refresh(fullKey, factory, options, found)
+        return found.value
+      }
+    }
+    this.#metrics.misses++
+    // Expired but within grace (from L2, or the last copy in L1 when Redis is unreachable).
+    const fallback = typeof found === 'object' ? this.#withinGrace(found, now) : this.#fallback<T>(fullKey)
+    if (found === UNAVAILABLE && fallback !== undefined) {
+      // Redis is down: serve the last value rather than sending every request to the database.
+      this.#metrics.graceHits++
+      return fallback.value
+    }
+    if (found === MISS && epoch !== this.#flightEpoch && !this.#flights.has(fullKey)) {
+      // A flight finished while this read was in flight; its value may have landed after our GET.
+      return this.#read<T>(fullKey).then((again) =>
+        typeof again === 'object' && Date.now() < again.freshUntil
+          ? again.value
+          : this.#join(fullKey, factory, options, fallback),
+      )
+    }
+    return this.#join(fullKey, factory, options, fallback)
   }
 
   /** Values of many keys, in order (`undefined` for misses). One round trip per node. */
@@ -269,13 +440,15 @@ export class Cache<V = unknown> {
       }),
     )
     this.#metrics.getLatency.add(performance.now() - started)
-    return results.map((result) => {
-      if (result === MISS) {
+    const now = Date.now()
+    return results.map((result, i) => {
+      if (typeof result !== 'object' || now >= result.staleUntil) {
         this.#metrics.misses++
         return undefined
       }
       this.#metrics.hits++
-      return result
+      this.#remember(fullKeys[i]!, result)
+      return result.value
     })
   }
 
@@ -288,12 +461,19 @@ export class Cache<V = unknown> {
         const tagged = await this.#tagsOf(entry.tags)
         return tagged === null
           ? undefined
-          : { key, value: await this.#encode(key, entry.value, ttlMs, tagged?.field), ttlMs, tagged }
+          : {
+              key,
+              value: await this.#encode(key, entry.value, ttlMs, tagged?.field),
+              ttlMs: this.#physicalTtl(ttlMs),
+              tagged,
+            }
       }),
     )
     const writable = prepared.filter((entry) => entry !== undefined)
+    for (const entry of writable) this.#l1?.delete(this.#relative(entry.key))
     await this.#guard(this.#store.mset(writable), undefined, 'setMany')
     this.#metrics.sets += writable.length
+    this.#announce(writable.map((entry) => entry.key))
     await Promise.all(
       writable.map((entry) =>
         entry.tagged
@@ -309,8 +489,11 @@ export class Cache<V = unknown> {
 
   /** Removes many entries; resolves how many existed. */
   async deleteMany(keys: readonly CacheKey[]): Promise<number> {
-    const removed = await this.#guard(this.#store.del(keys.map((key) => this.keyOf(key))), 0, 'deleteMany')
+    const fullKeys = keys.map((key) => this.keyOf(key))
+    for (const fullKey of fullKeys) this.#l1?.delete(this.#relative(fullKey))
+    const removed = await this.#guard(this.#store.del(fullKeys), 0, 'deleteMany')
     this.#metrics.deletes += removed
+    this.#announce(fullKeys)
     return removed
   }
 
@@ -340,6 +523,8 @@ export class Cache<V = unknown> {
     } catch (error) {
       this.#storeFailed('deletePattern', error)
     }
+    this.#l1?.clear()
+    this.#announce(undefined)
     this.#metrics.deletes += removed
     return removed
   }
@@ -354,40 +539,316 @@ export class Cache<V = unknown> {
     return (++this.#reads & 7) === 0 ? performance.now() : -1
   }
 
-  #join<T>(fullKey: string, factory: CacheFactory<T>, options?: GetOrSetOptions): Promise<T> {
+  /**
+   * Loads entries at startup (reference data): values are stored as given, factories are called,
+   * `concurrency` at a time. Failures are logged and counted, never thrown; progress is reported through
+   * `onProgress` and the `warmProgress` event. Resolves with the totals.
+   * @example await zones.warm(db.zones().map((z) => ({ key: ['zone', z.id], value: z })), { concurrency: 16 })
+   */
+  async warm<T = V>(
+    source: Iterable<WarmEntry<T>> | AsyncIterable<WarmEntry<T>>,
+    options: WarmOptions = {},
+  ): Promise<WarmProgress> {
+    const concurrency = options.concurrency ?? 8
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new InvalidOptionsError(`cache '${this.namespace}': warm concurrency must be an integer >= 1.`)
+    }
+    const progress: WarmProgress = { loaded: 0, failed: 0 }
+    const iterator = (
+      Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]()
+    ) as AsyncIterator<WarmEntry<T>> | Iterator<WarmEntry<T>>
+    const report = () => {
+      const snapshot = { ...progress }
+      options.onProgress?.(snapshot)
+      this.emit('warmProgress', snapshot)
+    }
+    const worker = async (): Promise<void> => {
+      for (;;) {
+        const next = await iterator.next()
+        if (next.done) return
+        const entry = next.value
+        try {
+          const value = 'factory' in entry ? await entry.factory() : entry.value
+          await this.set(entry.key, value, { ttl: entry.ttl, tags: entry.tags })
+          progress.loaded++
+        } catch (error) {
+          progress.failed++
+          this.#logger.warn(
+            { cache: this.namespace, error: error instanceof Error ? error.message : String(error) },
+            'redkit: cache warm entry failed',
+          )
+        }
+        report()
+      }
+    }
+    await Promise.all(Array.from({ length: concurrency }, worker))
+    return progress
+  }
+
+  #join<T>(
+    fullKey: string,
+    factory: CacheFactory<T>,
+    options: GetOrSetOptions | undefined,
+    fallback: Found<T> | undefined,
+  ): Promise<T> {
     return this.#flights.run(fullKey, () =>
-      this.#produce(fullKey, factory, options).finally(() => {
+      this.#produce(fullKey, factory, options, fallback).finally(() => {
         this.#flightEpoch++
       }),
     ) as Promise<T>
   }
 
-  async #produce<T>(fullKey: string, factory: CacheFactory<T>, options?: GetOrSetOptions): Promise<T> {
+  /** A background refresh (swr, eager refresh): one per key per process, errors counted, never thrown. */
+  #refresh<T>(
+    fullKey: string,
+    factory: CacheFactory<T>,
+    options: GetOrSetOptions | undefined,
+    current: Found<T>,
+  ): void {
+    if (this.#flights.has(fullKey)) return
+    this.#metrics.refreshes++
+    this.#join(fullKey, factory, options, current).catch((error: unknown) => {
+      this.#metrics.refreshErrors++
+      this.#logger.warn(
+        {
+          cache: this.namespace,
+          key: fullKey,
+          error: error instanceof Error ? error.message : String(error),
+        },
+        'redkit: background cache refresh failed; the stale value stays until it expires',
+      )
+    })
+  }
+
+  /** Eager refresh: a hit in the last part of the fresh period refreshes in the background. */
+  #eager<T>(
+    fullKey: string,
+    entry: { createdAt: number; freshUntil: number; value: unknown },
+    now: number,
+    factory: CacheFactory<T>,
+    options: GetOrSetOptions | undefined,
+  ): void {
+    const eager = this.#options.eagerRefresh!
+    if (now < entry.createdAt + eager * (entry.freshUntil - entry.createdAt)) return
+    this.#refresh(fullKey, factory, options, entry as Found<T>)
+  }
+
+  async #produce<T>(
+    fullKey: string,
+    factory: CacheFactory<T>,
+    options: GetOrSetOptions | undefined,
+    fallback: Found<T> | undefined,
+  ): Promise<T> {
+    const lock = this.#options.lock
+    if (!lock) return this.#build(fullKey, factory, options, fallback)
+    const lockKey = this.#lockPrefix + fullKey.slice(this.keyPrefix.length)
+    const token = randomBytes(9).toString('base64url')
+    const deadline = Date.now() + lock.waitMs
+    let pause = LOCK_POLL_MIN_MS
+    for (;;) {
+      let acquired: boolean | undefined
+      try {
+        acquired = await this.#store.set(lockKey, token, { ttlMs: lock.ttlMs, condition: 'NX' })
+      } catch {
+        acquired = undefined // Redis unavailable: no coordination possible, build it here
+      }
+      if (acquired !== false) {
+        try {
+          return await this.#build(fullKey, factory, options, fallback)
+        } finally {
+          if (acquired) this.#store.runScript(RELEASE_LOCK_SCRIPT.name, [lockKey], [token]).catch(() => {})
+        }
+      }
+      // Another instance is building it: wait for its value, or for the lock to go (holder done or dead).
+      this.#metrics.lockWaits++
+      await new Promise((resolve) => setTimeout(resolve, pause))
+      pause = Math.min(LOCK_POLL_MAX_MS, pause * 2)
+      const found = await this.#read<T>(fullKey)
+      if (typeof found === 'object' && Date.now() < found.freshUntil) {
+        this.#remember(fullKey, found)
+        return found.value
+      }
+      if (Date.now() >= deadline) return this.#build(fullKey, factory, options, fallback)
+    }
+  }
+
+  /** Runs the factory with its timeouts, stores the value, and applies the fallback rules. */
+  async #build<T>(
+    fullKey: string,
+    factory: CacheFactory<T>,
+    options: GetOrSetOptions | undefined,
+    fallback: Found<T> | undefined,
+  ): Promise<T> {
     const ttlMs = this.#ttlOf(options?.ttl)
     // Versions are read BEFORE the factory runs: an invalidation during a slow factory makes the
     // entry born stale instead of serving data built from before the invalidation.
     const tagged = await this.#tagsOf(options?.tags)
     this.#metrics.factoryCalls++
-    const value = await factory()
-    if (value === undefined && !(options?.cacheNullish ?? this.#options.cacheNullish)) return value
-    if (tagged === null) return value
-    const encoded = await this.#encode(fullKey, value, ttlMs, tagged?.field)
-    await this.#write(fullKey, encoded, ttlMs, tagged, 'getOrSet')
-    return value
+    const controller = new AbortController()
+    const run = (async () => factory({ signal: controller.signal, stale: fallback?.value }))()
+    const stored = run.then(async (value) => {
+      if (controller.signal.aborted) return value
+      if (value === undefined && !(options?.cacheNullish ?? this.#options.cacheNullish)) return value
+      if (tagged === null) return value
+      const encoded = await this.#encode(fullKey, value, ttlMs, tagged?.field)
+      await this.#write(fullKey, encoded, ttlMs, tagged, 'getOrSet', { value })
+      return value
+    })
+    const { softTimeoutMs, hardTimeoutMs } = this.#options
+    if (softTimeoutMs === undefined && hardTimeoutMs === undefined) {
+      return stored.catch((error: unknown) => this.#failSafe(fullKey, error, fallback))
+    }
+    const timers: NodeJS.Timeout[] = []
+    const outcome = new Promise<T>((resolve, reject) => {
+      stored.then(resolve, (error: unknown) => {
+        try {
+          resolve(this.#failSafe(fullKey, error, fallback))
+        } catch (failure) {
+          reject(failure)
+        }
+      })
+      if (softTimeoutMs !== undefined && fallback !== undefined) {
+        timers.push(
+          setTimeout(() => {
+            // Slow factory with a stale value at hand: serve it; the factory still updates the cache.
+            this.#metrics.timeouts++
+            this.#metrics.staleHits++
+            stored.catch(() => {})
+            resolve(fallback.value)
+          }, softTimeoutMs),
+        )
+      }
+      if (hardTimeoutMs !== undefined) {
+        timers.push(
+          setTimeout(() => {
+            this.#metrics.timeouts++
+            controller.abort(new CacheFactoryTimeoutError(fullKey, hardTimeoutMs))
+            stored.catch(() => {})
+            if (fallback !== undefined && Date.now() < fallback.staleUntil + this.#options.graceMs) {
+              this.#metrics.graceHits++
+              resolve(fallback.value)
+            } else reject(new CacheFactoryTimeoutError(fullKey, hardTimeoutMs))
+          }, hardTimeoutMs),
+        )
+      }
+    })
+    return outcome.finally(() => {
+      for (const timer of timers) clearTimeout(timer)
+    })
   }
 
-  /** Writes an encoded entry and indexes it under its tags. */
+  /** A factory (or write) failed: serve the fallback within grace, else pass the error on. */
+  #failSafe<T>(fullKey: string, error: unknown, fallback: Found<T> | undefined): T {
+    if (
+      fallback !== undefined &&
+      this.#options.graceMs > 0 &&
+      Date.now() < fallback.staleUntil + this.#options.graceMs
+    ) {
+      this.#metrics.graceHits++
+      this.#logger.warn(
+        {
+          cache: this.namespace,
+          key: fullKey,
+          error: error instanceof Error ? error.message : String(error),
+        },
+        'redkit: cache factory failed; serving the last value within grace',
+      )
+      return fallback.value
+    }
+    throw error
+  }
+
+  /** Writes an encoded entry, indexes it under its tags, keeps the L1 copy and tells other instances. */
   async #write(
     fullKey: string,
     encoded: string,
     ttlMs: number,
     tagged: TaggedWrite | undefined,
     operation: string,
+    keep?: { value: unknown },
   ) {
-    const write = this.#store.set(fullKey, encoded, ttlMs > 0 ? { ttlMs } : undefined)
-    const index = tagged ? this.#tags().index(tagged.tags, tagged.versions, fullKey, ttlMs) : undefined
-    if (await this.#guard(write, false, operation)) this.#metrics.sets++
+    const physicalMs = this.#physicalTtl(ttlMs)
+    this.#l1?.delete(this.#relative(fullKey))
+    const write = this.#store.set(fullKey, encoded, physicalMs > 0 ? { ttlMs: physicalMs } : undefined)
+    const index = tagged ? this.#tags().index(tagged.tags, tagged.versions, fullKey, physicalMs) : undefined
+    if (await this.#guard(write, false, operation)) {
+      this.#metrics.sets++
+      if (this.#l1 !== undefined && keep !== undefined) {
+        const envelope = decodeEnvelope(encoded)
+        if (envelope) {
+          this.#remember(fullKey, {
+            value: keep.value,
+            createdAt: envelope.createdAt,
+            freshUntil: envelope.freshUntil,
+            staleUntil: envelope.staleUntil,
+            tags: envelope.tags,
+            size: encoded.length,
+          })
+        }
+      }
+      this.#announce([fullKey])
+    }
     if (index) await this.#guard(index, undefined, operation)
+  }
+
+  /** How long Redis keeps an entry: fresh + swr + grace. */
+  #physicalTtl(ttlMs: number): number {
+    return ttlMs === 0 ? 0 : ttlMs + this.#options.swrMs + this.#options.graceMs
+  }
+
+  /** Keeps an L1 copy of a value read or written (no-op without L1). */
+  #remember(fullKey: string, found: Found<unknown>): void {
+    const l1 = this.#l1
+    if (l1 === undefined) return
+    const l1Ttl = this.#options.l1!.ttlMs
+    l1.set(
+      this.#relative(fullKey),
+      {
+        value: found.value,
+        createdAt: found.createdAt,
+        freshUntil: found.freshUntil,
+        staleUntil: found.staleUntil,
+        l1Until: l1Ttl === 0 ? found.staleUntil : Math.min(found.staleUntil, Date.now() + l1Ttl),
+        tags: found.tags,
+      },
+      found.size,
+    )
+  }
+
+  /** A full store key relative to this cache (how L1 and bus messages name entries). */
+  #relative(fullKey: string): string {
+    return fullKey.slice(this.keyPrefix.length)
+  }
+
+  #fromL1(value: unknown): unknown {
+    return this.#options.clone && value !== null && typeof value === 'object' ? structuredClone(value) : value
+  }
+
+  /** The last known value within grace, from L1 (any generation): the fail-safe when L2 cannot help. */
+  #fallback<T>(fullKey: string): Found<T> | undefined {
+    if (this.#options.graceMs === 0) return undefined
+    const entry = this.#l1?.peekAny(this.#relative(fullKey))
+    if (entry === undefined) return undefined
+    return this.#withinGrace({ ...entry, size: 0 } as Found<T>, Date.now())
+  }
+
+  #withinGrace<T>(found: Found<T>, now: number): Found<T> | undefined {
+    return this.#options.graceMs > 0 && now < found.staleUntil + this.#options.graceMs ? found : undefined
+  }
+
+  /** Tells other instances to drop their L1 copies (keys relative to this cache; undefined = all). */
+  #announce(fullKeys: readonly string[] | undefined): void {
+    if (this.#l1 === undefined) return
+    const message =
+      fullKeys === undefined
+        ? { n: this.namespace, a: 1 }
+        : { n: this.namespace, k: fullKeys.map((key) => key.slice(this.keyPrefix.length)) }
+    this.#bus.publish(BUS_CHANNEL, message).catch((error: unknown) => {
+      this.#logger.debug(
+        { cache: this.namespace, error: error instanceof Error ? error.message : String(error) },
+        'redkit: cache bus message not sent; other instances flush L1 when Redis is back',
+      )
+    })
   }
 
   /**
@@ -403,8 +864,8 @@ export class Cache<V = unknown> {
     return { tags, versions, field: versionsOwner.field(tags, versions) }
   }
 
-  /** Reads and decodes one key: the value, or MISS. */
-  #read<T>(fullKey: string): Promise<Read<T>> {
+  /** Reads and decodes one key: what was found, MISS, or UNAVAILABLE. */
+  #read<T>(fullKey: string): Promise<Lookup<T>> {
     return (this.#batcher ? this.#batcher.get(fullKey) : this.#store.get(fullKey)).then(
       (raw) => (raw === null ? MISS : this.#decode<T>(fullKey, raw)),
       (error: unknown) => this.#readFailed(fullKey, error),
@@ -419,7 +880,7 @@ export class Cache<V = unknown> {
     return envelope
   }
 
-  #readFailed(fullKey: string, error: unknown): typeof MISS {
+  #readFailed(fullKey: string, error: unknown): typeof MISS | typeof UNAVAILABLE {
     if (error instanceof RedisUnavailableError) {
       this.#metrics.errors++
       if (this.#options.strict) throw error
@@ -427,29 +888,48 @@ export class Cache<V = unknown> {
         { key: fullKey, error: error.message },
         'redkit: cache read failed, treated as a miss',
       )
-      return MISS
+      return UNAVAILABLE
     }
     // The store refused the command (e.g. WRONGTYPE: something else lives under our key).
-    this.#corrupt(fullKey, error instanceof Error ? error.message : String(error))
-    return MISS
+    return this.#corrupt(fullKey, error instanceof Error ? error.message : String(error))
   }
 
-  /** Decodes a stored envelope; corrupt data is deleted and read as MISS. Sync unless compressed. */
-  #decode<T>(fullKey: string, raw: string): Read<T> | Promise<Read<T>> {
+  /**
+   * Decodes a stored envelope into what was found (any entry still within grace; callers judge
+   * freshness). Corrupt data is deleted and read as MISS. Synchronous unless compressed or tag
+   * versions must be fetched.
+   */
+  #decode<T>(fullKey: string, raw: string): Lookup<T> | Promise<Lookup<T>> {
     const envelope = decodeEnvelope(raw)
     if (!envelope) return this.#corrupt(fullKey, 'not a cache envelope')
-    if (envelope.freshUntil <= Date.now()) return MISS
+    if (envelope.staleUntil + this.#options.graceMs <= Date.now()) return MISS
     if (envelope.tags !== '') {
       const current = this.#tags().matches(envelope.tags)
       if (current === false) return this.#invalidated(fullKey)
       if (current !== true) {
         return current.then(
-          (ok) => (ok ? this.#payload<T>(fullKey, envelope) : this.#invalidated(fullKey)),
+          (ok) => (ok ? this.#found<T>(fullKey, envelope, raw.length) : this.#invalidated(fullKey)),
           (error: unknown) => this.#readFailed(fullKey, error),
         )
       }
     }
-    return this.#payload<T>(fullKey, envelope)
+    return this.#found<T>(fullKey, envelope, raw.length)
+  }
+
+  #found<T>(fullKey: string, envelope: Envelope, size: number): Lookup<T> | Promise<Lookup<T>> {
+    const value = this.#payload<T>(fullKey, envelope)
+    const wrap = (read: Read<T>): Lookup<T> =>
+      read === MISS
+        ? MISS
+        : {
+            value: read,
+            createdAt: envelope.createdAt,
+            freshUntil: envelope.freshUntil,
+            staleUntil: envelope.staleUntil,
+            tags: envelope.tags,
+            size,
+          }
+    return value instanceof Promise ? value.then(wrap) : wrap(value)
   }
 
   /** An entry whose tag versions are outdated: a miss, and its memory is given back now. */
@@ -535,7 +1015,7 @@ export class Cache<V = unknown> {
       flags: { binary: bytes !== undefined, compression, tagged },
       createdAt: now,
       freshUntil,
-      staleUntil: freshUntil,
+      staleUntil: ttlMs === 0 ? FOREVER : freshUntil + this.#options.swrMs,
       tags: tagsField,
       payload,
     })

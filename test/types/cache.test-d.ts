@@ -70,3 +70,40 @@ describe('tag types', () => {
     void orders.set('k', ['x'], { tags: [1] })
   })
 })
+
+describe('two-tier and resilience types', () => {
+  const kit = createRedkit()
+  it('factories receive an abort signal and the stale value', () => {
+    const reports = kit.cache<{ total: number }>('reports', {
+      ttl: '5m',
+      swr: '15m',
+      grace: '1h',
+      hardTimeout: '5s',
+    })
+    void reports.getOrSet('k', ({ signal, stale }) => {
+      expectTypeOf(signal).toEqualTypeOf<AbortSignal>()
+      expectTypeOf(stale).toEqualTypeOf<{ total: number } | undefined>()
+      return { total: 1 }
+    })
+  })
+  it('l1, lock and warm options are typed', () => {
+    const zones = kit.cache<string>('zones', {
+      l1: { max: 10, maxBytes: 1024, ttl: '1m' },
+      lock: { wait: '1s', ttl: '5s' },
+    })
+    expectTypeOf(
+      zones.warm([
+        { key: 'a', value: 'x' },
+        { key: 'b', factory: async () => 'y' },
+      ]),
+    ).resolves.toEqualTypeOf<{
+      loaded: number
+      failed: number
+    }>()
+    zones.on('warmProgress', (progress) => expectTypeOf(progress.loaded).toBeNumber())
+    // @ts-expect-error eagerRefresh is a fraction
+    kit.cache('x', { eagerRefresh: '80%' })
+    // @ts-expect-error l1 is false or options
+    kit.cache('y', { l1: true })
+  })
+})
