@@ -90,3 +90,27 @@ export class CacheFactoryTimeoutError extends RedkitError {
     )
   }
 }
+
+/**
+ * The data stored for a session id cannot be read (corrupt, or sealed with a key that is no longer
+ * configured). The request fails rather than run with a made-up session; destroying the session
+ * (or letting it expire) clears it.
+ */
+export class SessionDataError extends RedkitError {
+  constructor(reason: string) {
+    super(
+      `The data stored for this session cannot be read (${reason}). Destroy the session or let it expire; if encryption keys were rotated, keep the old key in encryption.keys until old sessions are rewritten.`,
+      'REDKIT_SESSION_DATA',
+    )
+  }
+}
+
+/** express-session is needed for this call (`createSession`) but is not installed. */
+export class ExpressSessionMissingError extends RedkitError {
+  constructor() {
+    super(
+      'express-session is not installed; add it (`npm install express-session`) to use kit.sessions() as an express-session store.',
+      'REDKIT_PEER_MISSING',
+    )
+  }
+}

@@ -53,16 +53,33 @@ export {
   CacheSerializationError,
   CacheValueTooLargeError,
   CommandTimeoutError,
+  ExpressSessionMissingError,
   InvalidOptionsError,
   RedisUnavailableError,
   RedkitClosedError,
   RedkitError,
   ScriptError,
+  SessionDataError,
   StoreCommandError,
 } from './errors.js'
 export type { KeyPart } from './keys/key-builder.js'
 export { escapeGlob, KeyBuilder } from './keys/key-builder.js'
 export type { Logger } from './logger.js'
+export type { RateLimitAlgorithm } from './ratelimit/algorithms/algorithm.js'
+export { ipKey } from './ratelimit/http/client-key.js'
+export type { HttpRateLimitOptions } from './ratelimit/http/http-rate-limit.js'
+export type { RateLimitedBody } from './ratelimit/http/rate-limit-headers.js'
+export type { RateLimiterMetrics, RateLimitResult } from './ratelimit/limiter.js'
+export { RateLimiter } from './ratelimit/limiter.js'
+export type {
+  BlockPolicy,
+  RateLimiterOptions,
+  RateLimitPolicy,
+  ResolvedLimiterOptions,
+  StoreErrorPolicy,
+} from './ratelimit/limiter-options.js'
+export type { RateLimitTierName } from './ratelimit/tiers.js'
+export { rateLimitTiers } from './ratelimit/tiers.js'
 export type { RedkitEvents, RedkitMetrics } from './redkit.js'
 export { Redkit } from './redkit.js'
 export type {

@@ -15,6 +15,8 @@ import { type HealthReport, memoryHealth, parseInfo, redisHealth } from './conne
 import { InvalidOptionsError } from './errors.js'
 import type { FeatureContext } from './feature-context.js'
 import { KeyBuilder } from './keys/key-builder.js'
+import { limiterFor, type RateLimiter } from './ratelimit/limiter.js'
+import type { RateLimiterOptions } from './ratelimit/limiter-options.js'
 import { MemoryStore } from './store/memory/memory-store.js'
 import { RedisStore } from './store/redis/redis-store.js'
 import type { Store, StoreMode } from './store/store.js'
@@ -171,6 +173,17 @@ export class Redkit extends EventEmitter<RedkitEvents> {
       metrics[section] = values
     }
     return metrics
+  }
+
+  /**
+   * The rate limiter `name` (the same instance on every call with the same options). Options:
+   * `algorithm`, `limit`, `window`, `blockFor`, `countRejected`, `onStoreError`, or a preset via
+   * `tier` / `rateLimitTiers`. See docs/rate-limiting.md.
+   * @throws InvalidOptionsError when an option is invalid, or `name` exists with other options
+   * @example const api = kit.limiter('api', { limit: 100, window: '1m' })
+   */
+  limiter(name: string, options: RateLimiterOptions): RateLimiter {
+    return limiterFor(this.context, name, options)
   }
 
   /**

@@ -3,13 +3,14 @@
 
 import { cacheSuite } from './cache.js'
 import { connectionSuite } from './connection.js'
+import { ratelimitSuite } from './ratelimit.js'
 import type { BenchSuite } from './suite.js'
 import { tagsSuite } from './tags.js'
 
 export type { BenchCase, BenchSuite, MeasuredCase, PreparedSuite, SuiteContext } from './suite.js'
 
 /** Every suite `npm run bench -- <suite>` accepts. */
-export const suites: readonly BenchSuite[] = [connectionSuite, cacheSuite, tagsSuite]
+export const suites: readonly BenchSuite[] = [connectionSuite, cacheSuite, tagsSuite, ratelimitSuite]
 
 /** The suite of that name, or `undefined`. */
 export function findSuite(name: string): BenchSuite | undefined {

@@ -1,4 +1,5 @@
-// Entry point of 'redkit/express'. Its middleware lands here; the entry exists now so the
-// package's exports map is stable for early adopters.
+// Entry point of 'redkit/express': Express middleware over redkit features.
+// Import from 'redkit/express'; express itself is an optional peer dependency.
 
-export {}
+export type { RateLimitOptions } from './rate-limit/index.js'
+export { rateLimit } from './rate-limit/index.js'

@@ -1,4 +1,9 @@
-// Entry point of 'redkit/fastify'. Its middleware lands here; the entry exists now so the
-// package's exports map is stable for early adopters.
+// Entry point of 'redkit/fastify': Fastify hooks and plugins over redkit features.
+// Import from 'redkit/fastify'; fastify itself is an optional peer dependency.
 
-export {}
+export type {
+  RateLimitHook,
+  RateLimitOptions,
+  RateLimitPluginOptions,
+} from './rate-limit/index.js'
+export { rateLimit, rateLimitPlugin } from './rate-limit/index.js'

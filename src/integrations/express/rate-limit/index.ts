@@ -1,0 +1,53 @@
+// Express middleware over a redkit limiter: keys by IP (honouring Express' trust proxy), user or a
+// function; sends the RateLimit headers, and 429 with Retry-After and a JSON body when over the limit.
+
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import { HttpRateLimit, type HttpRateLimitOptions } from '../../../ratelimit/http/http-rate-limit.js'
+import type { RateLimiter, RateLimitResult } from '../../../ratelimit/limiter.js'
+
+/** Options of the Express {@link rateLimit} middleware. */
+export interface RateLimitOptions extends HttpRateLimitOptions<Request> {
+  /**
+   * Answers a limited request instead of the default 429 JSON response (the RateLimit and Retry-After
+   * headers are already set).
+   * @default undefined
+   * @example onLimited: (req, res, result) => res.status(429).render('slow-down', { result })
+   */
+  onLimited?: (req: Request, res: Response, result: RateLimitResult) => void
+}
+
+/**
+ * Limits requests with `limiter`. Use it app-wide or per route; each route may have its own limiter.
+ * The decision is left in `res.locals.rateLimit`. When the limiter fails (not a store outage, which its
+ * `onStoreError` policy handles), the error goes to `next(error)`.
+ *
+ * @example
+ * import { rateLimit } from 'redkit/express'
+ * app.set('trust proxy', 1) // behind one proxy: req.ip is the client
+ * app.use('/api', rateLimit(kit.limiter('api', rateLimitTiers.api)))
+ * app.post('/login', rateLimit(kit.limiter('login', rateLimitTiers.auth)), login)
+ * app.post('/pay', rateLimit(kit.limiter('pay', { tier: 'payment' }), { keyBy: 'user' }), pay)
+ * @throws InvalidOptionsError when an option is invalid
+ */
+export function rateLimit(limiter: RateLimiter, options: RateLimitOptions = {}): RequestHandler {
+  const { onLimited, ...rest } = options
+  const core = new HttpRateLimit<Request>(limiter, rest)
+  return (req: Request, res: Response, next: NextFunction): void => {
+    core.decide(req, req.ip ?? req.socket.remoteAddress).then((decision) => {
+      res.set(decision.headers)
+      if (decision.action === 'pass') {
+        if (decision.result) res.locals.rateLimit = decision.result
+        next()
+        return
+      }
+      if (decision.status === 429) {
+        res.locals.rateLimit = decision.result
+        if (onLimited) {
+          onLimited(req, res, decision.result)
+          return
+        }
+      }
+      res.status(decision.status).json(decision.body)
+    }, next)
+  }
+}

@@ -1,0 +1,120 @@
+// Gathers the ops of one event-loop turn into one script call per Cluster slot (one call in all on a
+// single node), and coalesces ops on the same key into one entry the script applies in order: still exact.
+
+import type { ScriptReply } from '../store/store.js'
+import { REPLY_WIDTH } from './algorithms/rate-limit-script.js'
+
+/** The five integers the script replies for one op. */
+export type OpReply = readonly [
+  allowed: number,
+  remaining: number,
+  resetMs: number,
+  retryMs: number,
+  blockedMs: number,
+]
+
+/** Runs one script call: `ops[i]` is the op list of `keys[i]`; resolves the flat reply. */
+export type BatchExecutor = (keys: string[], ops: string[]) => Promise<ScriptReply>
+
+interface Waiter {
+  resolve(reply: OpReply): void
+  reject(error: unknown): void
+}
+
+interface PendingKey {
+  ops: string
+  waiters: Waiter[]
+}
+
+/**
+ * Queues ops per key and sends them at the end of the current turn of the event loop (`setImmediate`),
+ * so every consume that arrived while the previous replies were processed goes out in one call.
+ */
+export class ScriptBatcher {
+  readonly #execute: BatchExecutor
+  readonly #groupOf: ((key: string) => number) | undefined
+  readonly #maxKeys: number
+  readonly #pending = new Map<number, Map<string, PendingKey>>()
+  #scheduled = false
+  /** Script calls sent, for metrics. */
+  calls = 0
+
+  /**
+   * @param groupOf the Cluster slot of a key; `undefined` puts every key in one call
+   * @param maxKeys most keys per call, so one call never holds the server for long
+   */
+  constructor(execute: BatchExecutor, groupOf: ((key: string) => number) | undefined, maxKeys = 256) {
+    this.#execute = execute
+    this.#groupOf = groupOf
+    this.#maxKeys = maxKeys
+  }
+
+  /** Queues `op` (e.g. `c1`) on `key`; resolves with its reply. */
+  submit(key: string, op: string): Promise<OpReply> {
+    const group = this.#groupOf ? this.#groupOf(key) : 0
+    let keys = this.#pending.get(group)
+    if (!keys) {
+      keys = new Map()
+      this.#pending.set(group, keys)
+    }
+    let entry = keys.get(key)
+    if (!entry) {
+      entry = { ops: '', waiters: [] }
+      keys.set(key, entry)
+    }
+    entry.ops += op
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      setImmediate(() => this.#flush())
+    }
+    return new Promise<OpReply>((resolve, reject) => {
+      entry.waiters.push({ resolve, reject })
+    })
+  }
+
+  #flush(): void {
+    this.#scheduled = false
+    for (const [group, keys] of this.#pending) {
+      const batchKeys: string[] = []
+      const batchEntries: PendingKey[] = []
+      for (const [key, entry] of keys) {
+        batchKeys.push(key)
+        batchEntries.push(entry)
+        keys.delete(key)
+        if (batchKeys.length === this.#maxKeys) break
+      }
+      if (keys.size === 0) this.#pending.delete(group)
+      this.#send(batchKeys, batchEntries)
+    }
+    // The rest goes out on the next turn, in its own write: while the server runs this call, the next
+    // one is on its way, so the server and this process work at the same time instead of in turns.
+    if (this.#pending.size > 0 && !this.#scheduled) {
+      this.#scheduled = true
+      setImmediate(() => this.#flush())
+    }
+  }
+
+  #send(keys: string[], entries: PendingKey[]): void {
+    this.calls++
+    const ops = entries.map((entry) => entry.ops)
+    this.#execute(keys, ops).then(
+      (reply) => {
+        if (!Array.isArray(reply)) {
+          const error = new TypeError('rate-limit script replied with something other than an array')
+          for (const entry of entries) for (const waiter of entry.waiters) waiter.reject(error)
+          return
+        }
+        let offset = 0
+        for (const entry of entries) {
+          for (const waiter of entry.waiters) {
+            waiter.resolve(reply.slice(offset, offset + REPLY_WIDTH).map(Number) as unknown as OpReply)
+            offset += REPLY_WIDTH
+          }
+        }
+      },
+      (error: unknown) => {
+        for (const entry of entries) for (const waiter of entry.waiters) waiter.reject(error)
+      },
+    )
+  }
+}
