@@ -82,6 +82,23 @@ export type { RateLimitTierName } from './ratelimit/tiers.js'
 export { rateLimitTiers } from './ratelimit/tiers.js'
 export type { RedkitEvents, RedkitMetrics } from './redkit.js'
 export { Redkit } from './redkit.js'
+export type { TokenClaims, TokenTime } from './revocation/revocation-list.js'
+export { RevocationList } from './revocation/revocation-list.js'
+export type { RevocationListOptions } from './revocation/revocation-options.js'
+export type { SessionKeyMaterial } from './session/session-cipher.js'
+export type {
+  SessionCookieData,
+  SessionData,
+  SessionLike,
+  SessionSerializer,
+  SessionStoreOptions,
+} from './session/session-options.js'
+export type {
+  DestroyByUserIdOptions,
+  ListByUserIdOptions,
+  SessionInfo,
+} from './session/session-store.js'
+export { SessionStore } from './session/session-store.js'
 export type {
   MemoryScriptContext,
   MessageListener,

@@ -17,6 +17,10 @@ import type { FeatureContext } from './feature-context.js'
 import { KeyBuilder } from './keys/key-builder.js'
 import { limiterFor, type RateLimiter } from './ratelimit/limiter.js'
 import type { RateLimiterOptions } from './ratelimit/limiter-options.js'
+import { RevocationList } from './revocation/revocation-list.js'
+import type { RevocationListOptions } from './revocation/revocation-options.js'
+import type { SessionStoreOptions } from './session/session-options.js'
+import { SessionStore } from './session/session-store.js'
 import { MemoryStore } from './store/memory/memory-store.js'
 import { RedisStore } from './store/redis/redis-store.js'
 import type { Store, StoreMode } from './store/store.js'
@@ -184,6 +188,25 @@ export class Redkit extends EventEmitter<RedkitEvents> {
    */
   limiter(name: string, options: RateLimiterOptions): RateLimiter {
     return limiterFor(this.context, name, options)
+  }
+
+  /**
+   * An express-session store (`session({ store: kit.sessions({ secret }) })`) with a per-user index
+   * (`destroyByUserId`, `listByUserId`), HMAC-hashed ids and optional encryption.
+   * @throws InvalidOptionsError when an option is invalid (e.g. no `secret` with Redis)
+   * @example const store = kit.sessions({ ttl: '1d', secret: process.env.SESSION_KEY_SECRET })
+   */
+  sessions(options?: SessionStoreOptions): SessionStore {
+    return new SessionStore(this.context, options, this)
+  }
+
+  /**
+   * A JWT revocation list: `revoke(jti, exp)`, `revokeUser(userId)`, `isRevoked(claims)`.
+   * @throws InvalidOptionsError when an option is invalid
+   * @example if (await kit.revocations().isRevoked(payload)) throw new Unauthorized()
+   */
+  revocations(options?: RevocationListOptions): RevocationList {
+    return new RevocationList(this.context, options)
   }
 
   /**

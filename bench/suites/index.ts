@@ -4,13 +4,20 @@
 import { cacheSuite } from './cache.js'
 import { connectionSuite } from './connection.js'
 import { ratelimitSuite } from './ratelimit.js'
+import { sessionSuite } from './session.js'
 import type { BenchSuite } from './suite.js'
 import { tagsSuite } from './tags.js'
 
 export type { BenchCase, BenchSuite, MeasuredCase, PreparedSuite, SuiteContext } from './suite.js'
 
 /** Every suite `npm run bench -- <suite>` accepts. */
-export const suites: readonly BenchSuite[] = [connectionSuite, cacheSuite, tagsSuite, ratelimitSuite]
+export const suites: readonly BenchSuite[] = [
+  connectionSuite,
+  cacheSuite,
+  tagsSuite,
+  ratelimitSuite,
+  sessionSuite,
+]
 
 /** The suite of that name, or `undefined`. */
 export function findSuite(name: string): BenchSuite | undefined {

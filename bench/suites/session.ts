@@ -1,0 +1,135 @@
+// Suite `session`: what express-session does per request (get the session, save it back) through
+// kit.sessions(), against connect-redis 9 (node-redis 5) and 7.1 (ioredis 5) on the same server.
+
+import { randomBytes } from 'node:crypto'
+import { createRedkit } from '../../src/index.js'
+import { importPeer } from '../peer-libraries.js'
+import type { BenchSuite } from './suite.js'
+
+/** Sessions in the pool; each request picks the next one, as many users would. */
+const POOL = 1000
+
+/** The callback contract of an express-session store, all three sides share it. */
+interface CallbackStore {
+  get(sid: string, callback: (error: unknown, session?: unknown) => void): void
+  set(sid: string, session: object, callback: (error?: unknown) => void): void
+  clear(callback: (error?: unknown) => void): void
+}
+
+interface NodeRedisClient {
+  connect(): Promise<unknown>
+  quit(): Promise<unknown>
+}
+
+/** A session as an app keeps it after login: the cookie, the user and a little state. */
+function sessionData(index: number, expires: string): Record<string, unknown> {
+  return {
+    cookie: {
+      originalMaxAge: 86_400_000,
+      expires,
+      secure: false,
+      httpOnly: true,
+      path: '/',
+      sameSite: 'lax',
+    },
+    userId: `user-${index % 250}`,
+    roles: ['customer'],
+    cart: { items: index % 5, currency: 'EUR' },
+    views: 0,
+  }
+}
+
+function promisify(store: CallbackStore) {
+  return {
+    get: (sid: string) =>
+      new Promise<unknown>((resolve, reject) => store.get(sid, (e, s) => (e ? reject(e) : resolve(s)))),
+    set: (sid: string, session: object) =>
+      new Promise<void>((resolve, reject) => store.set(sid, session, (e) => (e ? reject(e) : resolve()))),
+    clear: () => new Promise<void>((resolve, reject) => store.clear((e) => (e ? reject(e) : resolve()))),
+  }
+}
+
+/**
+ * One request as express-session handles it (`resave: false`, the handler changed the session): read
+ * it, change it, save it. The next loop picks the next session id of the pool.
+ */
+function requestLoop(store: ReturnType<typeof promisify>, ids: readonly string[]): () => Promise<void> {
+  let next = 0
+  return async () => {
+    const sid = ids[next++ % ids.length]!
+    const session = (await store.get(sid)) as Record<string, number> | null
+    if (!session) throw new Error('bench: a session of the pool is missing')
+    session.views = (session.views ?? 0) + 1
+    await store.set(sid, session)
+  }
+}
+
+export const sessionSuite: BenchSuite = {
+  name: 'session',
+  description: 'express-session get+set per request, c=100: kit.sessions() vs connect-redis 9 and 7.1',
+  async setup({ url, keyPrefix }) {
+    const [{ RedisStore: ConnectRedis9 }, { default: ConnectRedis7 }, { createClient }, { Redis: Ioredis5 }] =
+      await Promise.all([
+        importPeer<{ RedisStore: new (options: object) => CallbackStore }>('connect-redis-9'),
+        importPeer<{ default: new (options: object) => CallbackStore }>('connect-redis-7'),
+        importPeer<{ createClient(options: object): NodeRedisClient }>('redis'),
+        importPeer<{ Redis: new (url: string, options: object) => { quit(): Promise<unknown> } }>('ioredis'),
+      ])
+
+    // An empty environment: every side connects with the url alone.
+    const kit = createRedkit({ url, prefix: `${keyPrefix}redkit:`, environment: {} })
+    const nodeRedis = createClient({ url })
+    const ioredis5 = new Ioredis5(url, { enableAutoPipelining: true })
+    const sides = {
+      redkit: promisify(kit.sessions({ secret: randomBytes(32) }) as unknown as CallbackStore),
+      cr9: promisify(new ConnectRedis9({ client: nodeRedis, prefix: `${keyPrefix}cr9:` })),
+      cr7: promisify(new ConnectRedis7({ client: ioredis5, prefix: `${keyPrefix}cr7:` })),
+    }
+    const close = async (): Promise<void> => {
+      await kit.close()
+      await nodeRedis.quit().catch(() => {})
+      await ioredis5.quit().catch(() => {})
+    }
+
+    const expires = new Date(Date.now() + 86_400_000).toISOString()
+    const ids = Array.from({ length: POOL }, () => randomBytes(24).toString('base64url'))
+    try {
+      await nodeRedis.connect()
+      for (const side of Object.values(sides)) {
+        await Promise.all(ids.map((sid, i) => side.set(sid, sessionData(i, expires))))
+        // A side that cannot read back what it wrote would bench the wrong thing: fail loudly.
+        if ((await side.get(ids[7]!)) === null) throw new Error('bench: setup could not read a session back')
+      }
+    } catch (error) {
+      await close()
+      throw error
+    }
+
+    const subject = requestLoop(sides.redkit, ids)
+    return {
+      cases: [
+        {
+          name: 'get+set c=100',
+          concurrency: 100,
+          subject,
+          baselineName: 'connect-redis 9',
+          baseline: requestLoop(sides.cr9, ids),
+        },
+        {
+          name: 'get+set c=100',
+          concurrency: 100,
+          subject,
+          baselineName: 'connect-redis 7.1',
+          baseline: requestLoop(sides.cr7, ids),
+        },
+      ],
+      async teardown() {
+        try {
+          await Promise.all(Object.values(sides).map((side) => side.clear()))
+        } finally {
+          await close()
+        }
+      },
+    }
+  },
+}

@@ -1,0 +1,83 @@
+// The options kit.revocations() takes, resolved and checked once at construction so that a bad option
+// fails when the app starts, not on the first token check.
+
+import { type Duration, parseDuration } from '../config/duration.js'
+import { InvalidOptionsError } from '../errors.js'
+
+/** Options of `kit.revocations()`. */
+export interface RevocationListOptions {
+  /**
+   * Key scope and bus channel of this list; two lists on one kit need two names.
+   * @default 'revoked'
+   * @example kit.revocations({ name: 'api-tokens' })
+   */
+  name?: string
+  /**
+   * The longest lifetime of a token you issue. A user cut-off (`revokeUser`) is kept this long after
+   * it was last raised: by then every token issued before it has expired.
+   * @default '30d'
+   * @example kit.revocations({ maxTokenLifetime: '1h' })
+   */
+  maxTokenLifetime?: Duration
+  /**
+   * What `isRevoked` answers when Redis cannot be asked and nothing is cached: `'deny'` treats the
+   * token as revoked (safe default), `'allow'` lets it through (availability over safety).
+   * @default 'deny'
+   * @example kit.revocations({ onUnavailable: 'allow' })
+   */
+  onUnavailable?: 'deny' | 'allow'
+  /**
+   * In-process cache of answers, kept fresh by the bus (every instance hears each revocation) and
+   * flushed when the bus reconnects. `false` sends every check to Redis (one round trip).
+   * @default { max: 10000, ttl: '1m' }
+   * @example kit.revocations({ cache: { max: 50_000, ttl: '5m' } })
+   */
+  cache?: false | { max?: number; ttl?: Duration }
+}
+
+/** @internal */
+export interface ResolvedRevocationOptions {
+  name: string
+  maxTokenLifetimeMs: number
+  onUnavailable: 'deny' | 'allow'
+  cache: { max: number; ttlMs: number } | undefined
+}
+
+const KNOWN = new Set(['name', 'maxTokenLifetime', 'onUnavailable', 'cache'])
+
+/** @throws InvalidOptionsError */
+export function resolveRevocationOptions(options: RevocationListOptions): ResolvedRevocationOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('revocations: options must be an object.')
+  }
+  for (const name of Object.keys(options)) {
+    if (!KNOWN.has(name)) throw new InvalidOptionsError(`revocations: unknown option '${name}'.`)
+  }
+  const name = options.name ?? 'revoked'
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(name)) {
+    throw new InvalidOptionsError(
+      `revocations: name must be letters, digits, '_', '.' or '-', got '${String(name)}'.`,
+    )
+  }
+  const maxTokenLifetimeMs = parseDuration(options.maxTokenLifetime ?? '30d', 'revocations: maxTokenLifetime')
+  if (maxTokenLifetimeMs === 0)
+    throw new InvalidOptionsError('revocations: maxTokenLifetime must be greater than 0.')
+  const onUnavailable = options.onUnavailable ?? 'deny'
+  if (onUnavailable !== 'deny' && onUnavailable !== 'allow') {
+    throw new InvalidOptionsError(
+      `revocations: onUnavailable must be 'deny' or 'allow', got '${String(onUnavailable)}'.`,
+    )
+  }
+  let cache: ResolvedRevocationOptions['cache']
+  if (options.cache !== false) {
+    const max = options.cache?.max ?? 10_000
+    if (!Number.isInteger(max) || max < 1) {
+      throw new InvalidOptionsError(`revocations: cache.max must be a positive integer, got ${max}.`)
+    }
+    const ttlMs = parseDuration(options.cache?.ttl ?? '1m', 'revocations: cache.ttl')
+    if (ttlMs === 0)
+      throw new InvalidOptionsError('revocations: cache.ttl must be greater than 0 (or set cache: false).')
+    cache = { max, ttlMs }
+  }
+  return { name, maxTokenLifetimeMs, onUnavailable, cache }
+}
