@@ -54,9 +54,11 @@ export class CacheMetrics {
   readonly getLatency = new LatencyHistogram()
 
   snapshot(): CacheMetricsSnapshot {
-    const reads = this.hits + this.misses
+    // L1 hits are counted once, on their own (the hot path does one increment); hits include them.
+    const hits = this.hits + this.l1Hits
+    const reads = hits + this.misses
     return {
-      hits: this.hits,
+      hits,
       misses: this.misses,
       sets: this.sets,
       deletes: this.deletes,
@@ -70,7 +72,7 @@ export class CacheMetrics {
       refreshErrors: this.refreshErrors,
       timeouts: this.timeouts,
       lockWaits: this.lockWaits,
-      hitRate: reads === 0 ? 0 : this.hits / reads,
+      hitRate: reads === 0 ? 0 : hits / reads,
       getLatencyMs: { p50: this.getLatency.percentile(0.5), p99: this.getLatency.percentile(0.99) },
     }
   }

@@ -15,6 +15,7 @@ import {
 import type { FeatureContext } from '../feature-context.js'
 import { encodePart, escapeGlob, type KeyPart } from '../keys/key-builder.js'
 import type { Logger } from '../logger.js'
+import { type ReadBatcher, readBatcherFor } from '../store/read-batcher.js'
 import type { Store } from '../store/store.js'
 import { CacheMetrics } from './cache-metrics.js'
 import {
@@ -25,10 +26,10 @@ import {
   type ResolvedCacheOptions,
   resolveCacheOptions,
 } from './cache-options.js'
+import { coarseNow } from './coarse-clock.js'
 import { compress, decompress } from './compression.js'
 import { decodeEnvelope, type Envelope, encodeEnvelope } from './envelope.js'
 import { L1Cache } from './l1-cache.js'
-import { ReadBatcher } from './read-batcher.js'
 import { SingleFlight } from './single-flight.js'
 import type { TagVersions } from './tags/tag-versions.js'
 
@@ -178,10 +179,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
     this.#logger = context.logger
     this.#tags = context.tags
     this.keyPrefix = context.keys.scope('cache', namespace).prefix
-    this.#batcher =
-      this.#store.mode === 'redis' || this.#store.mode === 'sentinel'
-        ? new ReadBatcher(this.#store)
-        : undefined
+    this.#batcher = readBatcherFor(this.#store)
     this.#store.defineScript(CAS_SCRIPT)
     this.#store.defineScript(RELEASE_LOCK_SCRIPT)
     this.#bus = context.bus
@@ -252,7 +250,6 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
         now < l1.staleUntil &&
         (l1.tags === '' || this.#tags().matches(l1.tags) === true)
       ) {
-        this.#metrics.hits++
         this.#metrics.l1Hits++
         return Promise.resolve(this.#fromL1(l1.value) as T)
       }
@@ -341,6 +338,29 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
    * within `grace` a stale value stands in when the factory fails or Redis is unavailable.
    */
   getOrSet<T = V>(key: CacheKey, factory: CacheFactory<T>, options?: GetOrSetOptions): Promise<T> {
+    // The L1 hit path, kept small so the engine optimizes it: no round trip, no parse, no allocation
+    // beyond the resolved promise. Anything else (tags, stale copies, array keys) takes the full path.
+    const l1 = this.#l1
+    if (l1 !== undefined && typeof key === 'string') {
+      const entry = l1.get(key)
+      if (entry !== undefined && entry.tags === '') {
+        const now = coarseNow()
+        if (now < entry.freshUntil && now < entry.l1Until && typeof factory === 'function') {
+          this.#metrics.l1Hits++
+          if (this.#options.eagerRefresh !== undefined) {
+            this.#eager(this.keyPrefix + key, entry, now, factory, options)
+          }
+          if (this.#options.clone) return Promise.resolve(this.#fromL1(entry.value) as T)
+          // One settled promise per copy, shared by every hit: a hit allocates nothing.
+          entry.resolved ??= Promise.resolve(entry.value)
+          return entry.resolved as Promise<T>
+        }
+      }
+    }
+    return this.#getOrSet(key, factory, options)
+  }
+
+  #getOrSet<T>(key: CacheKey, factory: CacheFactory<T>, options?: GetOrSetOptions): Promise<T> {
     if (typeof factory !== 'function') {
       return Promise.reject(
         new InvalidOptionsError(`cache '${this.namespace}': getOrSet needs a factory function.`),
@@ -360,13 +380,11 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
         const now = Date.now()
         if (now < entry.l1Until && (entry.tags === '' || this.#tags().matches(entry.tags) === true)) {
           if (now < entry.freshUntil) {
-            this.#metrics.hits++
             this.#metrics.l1Hits++
             if (this.#options.eagerRefresh !== undefined) this.#eager(fullKey, entry, now, factory, options)
             return Promise.resolve(this.#fromL1(entry.value) as T)
           }
           if (now < entry.staleUntil) {
-            this.#metrics.hits++
             this.#metrics.l1Hits++
             this.#metrics.staleHits++
             this.#refresh(fullKey, factory, options, entry as unknown as Found<T>)

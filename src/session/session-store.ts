@@ -8,7 +8,9 @@ import { ExpressSessionMissingError, SessionDataError } from '../errors.js'
 import type { FeatureContext } from '../feature-context.js'
 import type { KeyBuilder } from '../keys/key-builder.js'
 import type { Logger } from '../logger.js'
+import { type ReadBatcher, readBatcherFor } from '../store/read-batcher.js'
 import type { Store } from '../store/store.js'
+import { type WriteBatcher, writeBatcherFor } from '../store/write-batcher.js'
 import { loadExpressSession, loadedExpressSession } from './express-session-module.js'
 import { SessionCipher } from './session-cipher.js'
 import {
@@ -93,6 +95,10 @@ export class SessionStore extends EventEmitter {
   /** The key scope of this store (the `prefix` option): sessions live at `<app prefix><prefix>:<id>`. */
   readonly prefix: string
   readonly #store: Store
+  /** Session reads of one tick as one MGET (single-node Redis and Sentinel). */
+  readonly #reads: ReadBatcher | undefined
+  /** Session saves of one tick as one script call (single-node Redis and Sentinel). */
+  readonly #writes: WriteBatcher | undefined
   readonly #logger: Logger
   readonly #options: ResolvedSessionOptions
   readonly #cipher: SessionCipher
@@ -120,6 +126,8 @@ export class SessionStore extends EventEmitter {
     this.#hashIds = this.#options.secret !== undefined
     this.prefix = this.#options.prefix
     this.#store = context.store
+    this.#reads = readBatcherFor(context.store)
+    this.#writes = writeBatcherFor(context.store)
     this.#logger = context.logger
     this.#cipher = new SessionCipher(this.#options.secret, this.#options.encryptionKeys)
     this.#codec = new SessionCodec(this.#cipher, this.#options.serializer ?? jsonSerializer, !this.#hashIds)
@@ -334,7 +342,7 @@ export class SessionStore extends EventEmitter {
   async #get(sid: string): Promise<SessionData | null> {
     const [id, key] = this.#address(sid)
     this.#counts.reads++
-    const value = await this.#store.get(key)
+    const value = await (this.#reads ? this.#reads.get(key) : this.#store.get(key))
     // express-session calls createSession right after a get: make sure its module is there by then.
     if (!loadedExpressSession()) await loadExpressSession()
     if (value === null) return null
@@ -359,7 +367,9 @@ export class SessionStore extends EventEmitter {
     // A session read from the store is written back only if it still exists (SET XX, atomic in
     // Redis): when a logout destroyed it meanwhile, this request must not bring it back.
     const condition = this.#loaded.has(session) ? 'XX' : undefined
-    const saved = await this.#store.set(key, value, { ttlMs: ttlMs ?? 0, condition })
+    const saved = await (this.#writes
+      ? this.#writes.set(key, value, ttlMs ?? 0, condition)
+      : this.#store.set(key, value, { ttlMs: ttlMs ?? 0, condition }))
     this.#counts.saves++
     if (!saved) {
       this.#counts.savesRefused++

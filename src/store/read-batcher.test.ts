@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { MemoryStore } from '../store/memory/memory-store.js'
-import type { Store } from '../store/store.js'
+import { MemoryStore } from './memory/memory-store.js'
 import { ReadBatcher } from './read-batcher.js'
+import type { Store } from './store.js'
 
 /** A store that records which read commands it received. */
 function recording(store: Store): { store: Store; calls: string[] } {

@@ -1,14 +1,17 @@
-// Gathers the cache reads issued in one tick into a single MGET. Under concurrency this replaces N
-// GET commands (N promises, N parser entries in the client) with one, which is cheaper for both sides.
+// Gathers the reads issued in one tick into a single MGET. Under concurrency this replaces N GET
+// commands (N promises, N parser entries in the client) with one, which is cheaper for both sides.
 
-import type { Store } from '../store/store.js'
+import type { Store } from './store.js'
 
 interface Waiter {
   resolve(value: string | null): void
   reject(error: unknown): void
 }
 
-/** Reads keys through the store, one MGET per tick (up to `maxBatch` keys). */
+/**
+ * Reads keys through the store, one MGET per tick (up to `maxBatch` keys). For single-node Redis and
+ * Sentinel: on Cluster an MGET would have to be split per slot, and the embedded store needs no batching.
+ */
 export class ReadBatcher {
   readonly #store: Store
   readonly #maxBatch: number
@@ -50,4 +53,9 @@ export class ReadBatcher {
       },
     )
   }
+}
+
+/** A batcher where batching pays (single-node Redis, Sentinel), else undefined. */
+export function readBatcherFor(store: Store): ReadBatcher | undefined {
+  return store.mode === 'redis' || store.mode === 'sentinel' ? new ReadBatcher(store) : undefined
 }
