@@ -14,7 +14,7 @@ import { ConnectionManager } from './connection/connection-manager.js'
 import { type HealthReport, memoryHealth, parseInfo, redisHealth } from './connection/health.js'
 import { InvalidOptionsError } from './errors.js'
 import type { FeatureContext } from './feature-context.js'
-import { KeyBuilder } from './keys/key-builder.js'
+import { KeyBuilder, stableJson } from './keys/key-builder.js'
 import { limiterFor, type RateLimiter } from './ratelimit/limiter.js'
 import type { RateLimiterOptions } from './ratelimit/limiter-options.js'
 import { RevocationList } from './revocation/revocation-list.js'
@@ -58,6 +58,7 @@ export class Redkit extends EventEmitter<RedkitEvents> {
   readonly #metricSources = new Map<string, Map<string, () => object>>()
   readonly #cleanups: (() => void | Promise<void>)[] = []
   readonly #caches = new Map<string, Cache>()
+  readonly #cacheOptions = new Map<string, CacheOptions | undefined>()
   #tags: TagVersions | undefined
   readonly #manager: ConnectionManager | undefined
   #closing: Promise<void> | undefined
@@ -126,9 +127,9 @@ export class Redkit extends EventEmitter<RedkitEvents> {
   }
 
   /**
-   * The cache of a namespace, created on first call with its options; later calls without options
-   * return the same instance.
-   * @throws InvalidOptionsError for bad options, or options given again for an existing namespace
+   * The cache of a namespace, created on first call with its options; later calls without options (or
+   * with the same options) return the same instance.
+   * @throws InvalidOptionsError for bad options, or different options for an existing namespace
    * @example
    * const products = kit.cache<Product>('products', { ttl: '10m' })
    * await products.getOrSet(['product', id], () => db.product(id))
@@ -136,15 +137,16 @@ export class Redkit extends EventEmitter<RedkitEvents> {
   cache<V = unknown>(namespace: string, options?: CacheOptions): Cache<V> {
     const existing = this.#caches.get(namespace)
     if (existing) {
-      if (options !== undefined) {
+      if (options !== undefined && !sameCacheOptions(this.#cacheOptions.get(namespace), options)) {
         throw new InvalidOptionsError(
-          `cache '${namespace}' already exists; its options are fixed when it is first created. Call kit.cache('${namespace}') without options to get it.`,
+          `cache '${namespace}' already exists with other options; they are fixed when it is first created. Call kit.cache('${namespace}') without options to get it.`,
         )
       }
       return existing as Cache<V>
     }
     const cache = new Cache<V>(this.context, namespace, options)
     this.#caches.set(namespace, cache as Cache)
+    this.#cacheOptions.set(namespace, options)
     return cache
   }
 
@@ -279,4 +281,11 @@ export class Redkit extends EventEmitter<RedkitEvents> {
         )
       })
   }
+}
+
+/** Whether options given again for an existing cache are the ones it was created with. */
+function sameCacheOptions(first: CacheOptions | undefined, again: CacheOptions): boolean {
+  const { serializer: firstSerializer, ...firstRest } = first ?? {}
+  const { serializer: againSerializer, ...againRest } = again
+  return firstSerializer === againSerializer && stableJson(firstRest) === stableJson(againRest)
 }
