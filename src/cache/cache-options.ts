@@ -2,6 +2,7 @@
 // the hot path reads without re-parsing durations or re-checking defaults.
 
 import { type Duration, parseDuration } from '../config/duration.js'
+import { checkOptionKeys } from '../config/validate.js'
 import { InvalidOptionsError } from '../errors.js'
 import type { CompressionAlgorithm } from './compression.js'
 import { type CacheSerializer, JsonSerializer } from './json-serializer.js'
@@ -185,12 +186,7 @@ const KNOWN = new Set([
 /** Validates cache options; throws InvalidOptionsError naming the cache and the option. */
 export function resolveCacheOptions(namespace: string, options: CacheOptions = {}): ResolvedCacheOptions {
   const where = `cache '${namespace}'`
-  if (typeof options !== 'object' || options === null)
-    throw new InvalidOptionsError(`${where}: options must be an object.`)
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key))
-      throw new InvalidOptionsError(`${where}: unknown option '${key}'. Known: ${[...KNOWN].join(', ')}.`)
-  }
+  checkOptionKeys(options, KNOWN, where)
   const serializer = options.serializer ?? new JsonSerializer()
   if (typeof serializer.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
     throw new InvalidOptionsError(

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { type Duration, parseDuration } from '../config/duration.js'
+import { checkName } from '../config/validate.js'
 import {
   CacheFactoryTimeoutError,
   CacheSerializationError,
@@ -167,11 +168,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
 
   /** @internal use `kit.cache()` */
   constructor(context: FeatureContext, namespace: string, options: CacheOptions = {}) {
-    if (typeof namespace !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(namespace)) {
-      throw new InvalidOptionsError(
-        `Cache namespace must be a non-empty string of letters, digits, '_', '.' or '-', got ${JSON.stringify(namespace)}.`,
-      )
-    }
+    checkName(namespace, 'Cache namespace')
     super()
     this.namespace = namespace
     this.#options = resolveCacheOptions(namespace, options)

@@ -93,7 +93,7 @@ describe('resolveOptions', () => {
     [{ app: 'has space' }, /app must be/],
     [{ cluster: { nodes: ['nohost'] } }, /host:port/],
     [{ cluster: { nodes: [] } }, /at least one node/],
-    [{ colour: 'red' } as RedkitOptions, /Unknown option 'colour'/],
+    [{ colour: 'red' } as RedkitOptions, /unknown option 'colour'/],
   ])('refuses %j at construction', (options, message) => {
     expect(() => resolve(options)).toThrow(InvalidOptionsError)
     expect(() => resolve(options)).toThrow(message)

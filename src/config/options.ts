@@ -6,6 +6,7 @@ import { InvalidOptionsError } from '../errors.js'
 import { type Logger, silentLogger } from '../logger.js'
 import { type Duration, optionalDuration } from './duration.js'
 import { redactUrl, Secret } from './secret.js'
+import { checkName, checkOptionKeys } from './validate.js'
 
 /** A Redis node address. */
 export interface NodeAddress {
@@ -166,16 +167,7 @@ const MEMORY_URLS = new Set(['', 'memory', 'memory://', 'disabled', 'none', 'off
 
 /** Validates options, applies defaults and REDIS_* variables. Throws InvalidOptionsError. */
 export function resolveOptions(options: RedkitOptions = {}): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidOptionsError('createRedkit expects an options object (or nothing).')
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw new InvalidOptionsError(
-        `Unknown option '${key}'. Known options: ${[...KNOWN_OPTIONS].join(', ')}.`,
-      )
-    }
-  }
+  checkOptionKeys(options, KNOWN_OPTIONS, 'createRedkit')
   const environment = options.environment ?? process.env
   const target = resolveTarget(options, environment)
   const app = options.app ?? 'app'
@@ -205,14 +197,6 @@ export function resolveOptions(options: RedkitOptions = {}): ResolvedOptions {
       cooldownMs: optionalDuration(options.breaker?.cooldown, 'breaker.cooldown', 30_000),
     },
     tags: resolveTags(options.tags),
-  }
-}
-
-function checkName(value: unknown, name: string): void {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(value)) {
-    throw new InvalidOptionsError(
-      `${name} must be a non-empty string of letters, digits, '_', '.' or '-', got ${JSON.stringify(value)}.`,
-    )
   }
 }
 

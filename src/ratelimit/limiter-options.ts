@@ -2,6 +2,7 @@
 // checked once at construction so a bad limit fails when the limiter is created, not on a request.
 
 import { type Duration, parseDuration } from '../config/duration.js'
+import { checkOptionKeys } from '../config/validate.js'
 import { InvalidOptionsError } from '../errors.js'
 import type { RateLimitAlgorithm } from './algorithms/algorithm.js'
 import { type RateLimitTierName, rateLimitTiers } from './tiers.js'
@@ -139,12 +140,7 @@ export function resolveLimiterOptions(name: string, options: RateLimiterOptions)
   if (typeof name !== 'string' || name === '') {
     throw new InvalidOptionsError("A limiter needs a non-empty name, e.g. kit.limiter('api', {...}).")
   }
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionsError(`${where}: options must be an object such as { limit: 100, window: '1m' }.`)
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new InvalidOptionsError(`${where}: unknown option '${key}'.`)
-  }
+  checkOptionKeys(options, KNOWN, where, "{ limit: 100, window: '1m' }")
   let base: RateLimitPolicy = {}
   if (options.tier !== undefined) {
     if (!Object.hasOwn(rateLimitTiers, options.tier)) {

@@ -2,6 +2,7 @@
 // fails when the app starts, not on the first token check.
 
 import { type Duration, parseDuration } from '../config/duration.js'
+import { checkName, checkOptionKeys } from '../config/validate.js'
 import { InvalidOptionsError } from '../errors.js'
 
 /** Options of `kit.revocations()`. */
@@ -47,18 +48,9 @@ const KNOWN = new Set(['name', 'maxTokenLifetime', 'onUnavailable', 'cache'])
 
 /** @throws InvalidOptionsError */
 export function resolveRevocationOptions(options: RevocationListOptions): ResolvedRevocationOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionsError('revocations: options must be an object.')
-  }
-  for (const name of Object.keys(options)) {
-    if (!KNOWN.has(name)) throw new InvalidOptionsError(`revocations: unknown option '${name}'.`)
-  }
+  checkOptionKeys(options, KNOWN, 'revocations')
   const name = options.name ?? 'revoked'
-  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(name)) {
-    throw new InvalidOptionsError(
-      `revocations: name must be letters, digits, '_', '.' or '-', got '${String(name)}'.`,
-    )
-  }
+  checkName(name, 'revocations: name')
   const maxTokenLifetimeMs = parseDuration(options.maxTokenLifetime ?? '30d', 'revocations: maxTokenLifetime')
   if (maxTokenLifetimeMs === 0)
     throw new InvalidOptionsError('revocations: maxTokenLifetime must be greater than 0.')

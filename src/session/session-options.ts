@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { type Duration, parseDuration } from '../config/duration.js'
+import { checkName, checkOptionKeys } from '../config/validate.js'
 import { InvalidOptionsError } from '../errors.js'
 import type { StoreMode } from '../store/store.js'
 import type { SessionKeyMaterial } from './session-cipher.js'
@@ -159,18 +160,9 @@ const KNOWN = new Set([
 
 /** Checks options and fills defaults. @throws InvalidOptionsError */
 export function resolveSessionOptions(options: SessionStoreOptions, mode: StoreMode): ResolvedSessionOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionsError('sessions: options must be an object.')
-  }
-  for (const name of Object.keys(options)) {
-    if (!KNOWN.has(name)) throw new InvalidOptionsError(`sessions: unknown option '${name}'.`)
-  }
+  checkOptionKeys(options, KNOWN, 'sessions')
   const prefix = options.prefix ?? 'sess'
-  if (typeof prefix !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(prefix)) {
-    throw new InvalidOptionsError(
-      `sessions: prefix must be letters, digits, '_', '.' or '-', got '${String(prefix)}'.`,
-    )
-  }
+  checkName(prefix, 'sessions: prefix')
   const hashIds = options.hashIds ?? true
   let secret = options.secret
   if (hashIds && secret === undefined) {
