@@ -3,6 +3,7 @@
 
 import { Redis } from 'ioredis'
 import { createRedkit } from '../../src/index.js'
+import { deleteKeys } from '../delete-keys.js'
 import { importPeer } from '../peer-libraries.js'
 import type { BenchSuite } from './suite.js'
 
@@ -122,6 +123,15 @@ export const cacheSuite: BenchSuite = {
       concurrency: 1,
       subject: () => tiered.getOrSet(hotKey(), unexpected),
     }
+    // What a hand-written cache does on a hit: GET and JSON.parse.
+    const rawHit = {
+      baselineName: 'ioredis GET+parse',
+      baseline: async () => {
+        const raw = await redis.get(rawKey(nextWarm()))
+        if (raw === null) unexpected()
+        return JSON.parse(raw!)
+      },
+    }
     return {
       cases: [
         {
@@ -142,22 +152,9 @@ export const cacheSuite: BenchSuite = {
           name: `L1 miss, L2 hit c=${CONCURRENCY}`,
           concurrency: CONCURRENCY,
           subject: () => l1MostlyMisses.getOrSet(['product', nextWarm()], unexpected),
-          baselineName: 'ioredis GET+parse',
-          baseline: async () => {
-            const raw = await redis.get(rawKey(nextWarm()))
-            if (raw === null) unexpected()
-            return JSON.parse(raw!)
-          },
+          ...rawHit,
         },
-        {
-          ...hit,
-          baselineName: 'ioredis GET+parse',
-          baseline: async () => {
-            const raw = await redis.get(rawKey(nextWarm()))
-            if (raw === null) unexpected()
-            return JSON.parse(raw!)
-          },
-        },
+        { ...hit, ...rawHit },
         {
           ...hit,
           baselineName: 'bentocache 1.6',
@@ -190,12 +187,7 @@ export const cacheSuite: BenchSuite = {
       async teardown() {
         try {
           await cache.clear()
-          let cursor = '0'
-          do {
-            const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000)
-            cursor = next
-            if (keys.length > 0) await redis.unlink(...keys)
-          } while (cursor !== '0')
+          await deleteKeys(redis, `${keyPrefix}*`)
         } finally {
           await kit.close()
           await bento.disconnect().catch(() => {})

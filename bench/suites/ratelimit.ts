@@ -4,6 +4,7 @@
 import { Redis } from 'ioredis'
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
 import { createRedkit } from '../../src/index.js'
+import { deleteKeys } from '../delete-keys.js'
 import type { BenchSuite } from './suite.js'
 
 const KEY_COUNT = 1000
@@ -169,12 +170,7 @@ export const ratelimitSuite: BenchSuite = {
       async teardown() {
         try {
           for (const pattern of [`${keyPrefix}*`, `bench:ratelimit:*`, `${run}-rlf-*`]) {
-            let cursor = '0'
-            do {
-              const [nextCursor, found] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-              cursor = nextCursor
-              if (found.length > 0) await admin.unlink(...found)
-            } while (cursor !== '0')
+            await deleteKeys(admin, pattern)
           }
         } finally {
           await kit.close()

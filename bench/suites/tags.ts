@@ -3,6 +3,7 @@
 
 import { Redis } from 'ioredis'
 import { createRedkit } from '../../src/index.js'
+import { deleteKeys } from '../delete-keys.js'
 import { median } from '../measure.js'
 import { importPeer } from '../peer-libraries.js'
 import type { BenchCase, BenchSuite, MeasuredCase } from './suite.js'
@@ -168,12 +169,7 @@ export const tagsSuite: BenchSuite = {
       ],
       async teardown() {
         try {
-          let cursor = '0'
-          do {
-            const [nextCursor, keys] = await ping.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000)
-            cursor = nextCursor
-            if (keys.length > 0) await ping.unlink(...keys)
-          } while (cursor !== '0')
+          await deleteKeys(ping, `${keyPrefix}*`)
         } finally {
           await kit.close()
           await bento.disconnect().catch(() => {})
