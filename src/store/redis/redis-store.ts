@@ -86,14 +86,9 @@ export class RedisStore implements Store {
     )
   }
 
-  mset(entries: readonly SetEntry[]): Promise<void> {
-    if (entries.length === 0) return Promise.resolve()
-    let ttls: number[]
-    try {
-      ttls = entries.map((e) => normalizeTtl(e.ttlMs, 'mset'))
-    } catch (error) {
-      return Promise.reject(error)
-    }
+  async mset(entries: readonly SetEntry[]): Promise<void> {
+    if (entries.length === 0) return
+    const ttls = entries.map((e) => normalizeTtl(e.ttlMs, 'mset'))
     return this.#manager.run('MSET', async (c) => {
       if (this.#cluster) {
         // Auto-pipelining groups these per node: one write per node, no cross-slot command.
@@ -134,13 +129,8 @@ export class RedisStore implements Store {
     return this.#manager.run('PEXPIRE', async (c) => (await c.pexpire(key, ttlMs)) === 1)
   }
 
-  incrBy(key: string, by: number, ttlMs?: number): Promise<number> {
-    let ttl: number
-    try {
-      ttl = normalizeTtl(ttlMs, 'incrBy')
-    } catch (error) {
-      return Promise.reject(error)
-    }
+  async incrBy(key: string, by: number, ttlMs?: number): Promise<number> {
+    const ttl = normalizeTtl(ttlMs, 'incrBy')
     return this.#manager.run('INCRBY', async (c) => {
       if (!ttl) return c.incrby(key, by)
       // PEXPIRE NX sets the expiry only when the counter has none: the first increment opens the window.
@@ -149,21 +139,10 @@ export class RedisStore implements Store {
     })
   }
 
-  sadd(key: string, members: readonly string[], ttlMs?: number): Promise<number> {
-    if (members.length === 0) return Promise.resolve(0)
-    let ttl: number
-    try {
-      ttl = normalizeTtl(ttlMs, 'sadd')
-    } catch (error) {
-      return Promise.reject(error)
-    }
-    return this.#manager.run('SADD', async (c) => {
-      const [added] = await Promise.all([
-        c.sadd(key, ...members),
-        ttl ? c.pexpire(key, ttl) : Promise.resolve(0),
-      ])
-      return added
-    })
+  async sadd(key: string, members: readonly string[], ttlMs?: number): Promise<number> {
+    if (members.length === 0) return 0
+    const ttl = normalizeTtl(ttlMs, 'sadd')
+    return this.#manager.run('SADD', (c) => withExpiry(c, key, ttl, c.sadd(key, ...members)))
   }
 
   srem(key: string, members: readonly string[]): Promise<number> {
@@ -191,22 +170,11 @@ export class RedisStore implements Store {
     } while (cursor !== '0')
   }
 
-  hset(key: string, fields: Readonly<Record<string, string>>, ttlMs?: number): Promise<number> {
+  async hset(key: string, fields: Readonly<Record<string, string>>, ttlMs?: number): Promise<number> {
     const flat = Object.entries(fields).flat()
-    if (flat.length === 0) return Promise.resolve(0)
-    let ttl: number
-    try {
-      ttl = normalizeTtl(ttlMs, 'hset')
-    } catch (error) {
-      return Promise.reject(error)
-    }
-    return this.#manager.run('HSET', async (c) => {
-      const [added] = await Promise.all([
-        c.hset(key, ...flat),
-        ttl ? c.pexpire(key, ttl) : Promise.resolve(0),
-      ])
-      return added
-    })
+    if (flat.length === 0) return 0
+    const ttl = normalizeTtl(ttlMs, 'hset')
+    return this.#manager.run('HSET', (c) => withExpiry(c, key, ttl, c.hset(key, ...flat)))
   }
 
   hgetall(key: string): Promise<Record<string, string>> {
@@ -358,6 +326,17 @@ function setOne(
   condition?: 'NX' | 'XX',
 ): Promise<boolean> {
   return setReply(client, key, value, ttlMs, condition).then(isOk)
+}
+
+/** A write and, with a ttl, the PEXPIRE that (re)sets the key's expiry, sent together; resolves the write's reply. */
+async function withExpiry(
+  client: RedisClient,
+  key: string,
+  ttlMs: number,
+  write: Promise<number>,
+): Promise<number> {
+  const [reply] = await Promise.all([write, ttlMs ? client.pexpire(key, ttlMs) : 0])
+  return reply
 }
 
 function nullOnWrongType(error: unknown): null {
