@@ -76,6 +76,15 @@ export interface CacheEntry<T> {
   tags?: readonly string[]
 }
 
+/** An encoded entry: the stored text and the envelope times it carries (for the L1 copy). */
+interface EncodedEntry {
+  text: string
+  createdAt: number
+  freshUntil: number
+  staleUntil: number
+  tags: string
+}
+
 interface TaggedWrite {
   tags: string[]
   versions: string[]
@@ -478,7 +487,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
           ? undefined
           : {
               key,
-              value: await this.#encode(key, entry.value, ttlMs, tagged?.field),
+              value: (await this.#encode(key, entry.value, ttlMs, tagged?.field)).text,
               ttlMs: this.#physicalTtl(ttlMs),
               tagged,
             }
@@ -776,7 +785,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
   /** Writes an encoded entry, indexes it under its tags, keeps the L1 copy and tells other instances. */
   async #write(
     fullKey: string,
-    encoded: string,
+    encoded: EncodedEntry,
     ttlMs: number,
     tagged: TaggedWrite | undefined,
     operation: string,
@@ -784,22 +793,19 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
   ) {
     const physicalMs = this.#physicalTtl(ttlMs)
     this.#l1?.delete(this.#relative(fullKey))
-    const write = this.#store.set(fullKey, encoded, physicalMs > 0 ? { ttlMs: physicalMs } : undefined)
+    const write = this.#store.set(fullKey, encoded.text, physicalMs > 0 ? { ttlMs: physicalMs } : undefined)
     const index = tagged ? this.#tags().index(tagged.tags, tagged.versions, fullKey, physicalMs) : undefined
     if (await this.#guard(write, false, operation)) {
       this.#metrics.sets++
-      if (this.#l1 !== undefined && keep !== undefined) {
-        const envelope = decodeEnvelope(encoded)
-        if (envelope) {
-          this.#remember(fullKey, {
-            value: keep.value,
-            createdAt: envelope.createdAt,
-            freshUntil: envelope.freshUntil,
-            staleUntil: envelope.staleUntil,
-            tags: envelope.tags,
-            size: encoded.length,
-          })
-        }
+      if (keep !== undefined) {
+        this.#remember(fullKey, {
+          value: keep.value,
+          createdAt: encoded.createdAt,
+          freshUntil: encoded.freshUntil,
+          staleUntil: encoded.staleUntil,
+          tags: encoded.tags,
+          size: encoded.text.length,
+        })
       }
       this.#announce([fullKey])
     }
@@ -988,7 +994,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
     return MISS
   }
 
-  async #encode(fullKey: string, value: unknown, ttlMs: number, tagsField = ''): Promise<string> {
+  async #encode(fullKey: string, value: unknown, ttlMs: number, tagsField = ''): Promise<EncodedEntry> {
     const now = Date.now()
     const freshUntil = ttlMs === 0 ? FOREVER : now + ttlMs
     const options = this.#options
@@ -1026,14 +1032,16 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
     } else {
       payload = bytes ? bytes.toString('base64') : text!
     }
-    return encodeEnvelope({
+    const staleUntil = ttlMs === 0 ? FOREVER : freshUntil + this.#options.swrMs
+    const stored = encodeEnvelope({
       flags: { binary: bytes !== undefined, compression, tagged },
       createdAt: now,
       freshUntil,
-      staleUntil: ttlMs === 0 ? FOREVER : freshUntil + this.#options.swrMs,
+      staleUntil,
       tags: tagsField,
       payload,
     })
+    return { text: stored, createdAt: now, freshUntil, staleUntil, tags: tagsField }
   }
 
   #ttlOf(ttl: Duration | undefined): number {
