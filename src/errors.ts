@@ -114,3 +114,8 @@ export class ExpressSessionMissingError extends RedkitError {
     )
   }
 }
+
+/** The message of anything thrown (an Error's message, else its string form), for logs and wrapped errors. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

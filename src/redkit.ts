@@ -12,7 +12,7 @@ import type { ResolvedOptions } from './config/options.js'
 import type { BreakerState, BreakerStateChange } from './connection/circuit-breaker.js'
 import { ConnectionManager } from './connection/connection-manager.js'
 import { type HealthReport, memoryHealth, parseInfo, redisHealth } from './connection/health.js'
-import { InvalidOptionsError } from './errors.js'
+import { errorMessage, InvalidOptionsError } from './errors.js'
 import type { FeatureContext } from './feature-context.js'
 import { KeyBuilder, stableJson } from './keys/key-builder.js'
 import { limiterFor, type RateLimiter } from './ratelimit/limiter.js'
@@ -244,10 +244,7 @@ export class Redkit extends EventEmitter<RedkitEvents> {
       try {
         await cleanup()
       } catch (error) {
-        this.#options.logger.warn(
-          { error: error instanceof Error ? error.message : String(error) },
-          'redkit: cleanup failed on close',
-        )
+        this.#options.logger.warn({ error: errorMessage(error) }, 'redkit: cleanup failed on close')
       }
     }
     await this.store.close()
@@ -275,10 +272,7 @@ export class Redkit extends EventEmitter<RedkitEvents> {
         }
       })
       .catch((error: unknown) => {
-        logger.debug(
-          { error: error instanceof Error ? error.message : String(error) },
-          'redkit: could not read maxmemory-policy',
-        )
+        logger.debug({ error: errorMessage(error) }, 'redkit: could not read maxmemory-policy')
       })
   }
 }

@@ -2,6 +2,7 @@
 // subscriber connection. Listener errors are isolated and logged; a reconnect is announced to listeners.
 
 import { randomUUID } from 'node:crypto'
+import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Store } from '../store/store.js'
 import { decodeMessage, encodeMessage } from './message-codec.js'
@@ -54,7 +55,7 @@ export class Bus {
         try {
           listener()
         } catch (error) {
-          this.#logger.error({ error: describe(error) }, 'redkit: bus reconnect listener failed')
+          this.#logger.error({ error: errorMessage(error) }, 'redkit: bus reconnect listener failed')
         }
       }
     })
@@ -114,10 +115,6 @@ export class Bus {
   }
 
   #listenerFailed(channel: string, error: unknown): void {
-    this.#logger.error({ channel, error: describe(error) }, 'redkit: bus listener failed')
+    this.#logger.error({ channel, error: errorMessage(error) }, 'redkit: bus listener failed')
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

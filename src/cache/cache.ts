@@ -10,6 +10,7 @@ import {
   CacheFactoryTimeoutError,
   CacheSerializationError,
   CacheValueTooLargeError,
+  errorMessage,
   InvalidOptionsError,
   RedisUnavailableError,
 } from '../errors.js'
@@ -203,7 +204,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
         })
         .catch((error: unknown) => {
           this.#logger.warn(
-            { cache: namespace, error: error instanceof Error ? error.message : String(error) },
+            { cache: namespace, error: errorMessage(error) },
             'redkit: cache bus subscription failed; L1 copies expire by their ttl only',
           )
         })
@@ -598,7 +599,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
         } catch (error) {
           progress.failed++
           this.#logger.warn(
-            { cache: this.namespace, error: error instanceof Error ? error.message : String(error) },
+            { cache: this.namespace, error: errorMessage(error) },
             'redkit: cache warm entry failed',
           )
         }
@@ -637,7 +638,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
         {
           cache: this.namespace,
           key: fullKey,
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         },
         'redkit: background cache refresh failed; the stale value stays until it expires',
       )
@@ -773,7 +774,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
         {
           cache: this.namespace,
           key: fullKey,
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         },
         'redkit: cache factory failed; serving the last value within grace',
       )
@@ -866,7 +867,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
         : { n: this.namespace, k: fullKeys.map((key) => key.slice(this.keyPrefix.length)) }
     this.#bus.publish(BUS_CHANNEL, message).catch((error: unknown) => {
       this.#logger.debug(
-        { cache: this.namespace, error: error instanceof Error ? error.message : String(error) },
+        { cache: this.namespace, error: errorMessage(error) },
         'redkit: cache bus message not sent; other instances flush L1 when Redis is back',
       )
     })
@@ -912,7 +913,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
       return UNAVAILABLE
     }
     // The store refused the command (e.g. WRONGTYPE: something else lives under our key).
-    return this.#corrupt(fullKey, error instanceof Error ? error.message : String(error))
+    return this.#corrupt(fullKey, errorMessage(error))
   }
 
   /**

@@ -1,7 +1,7 @@
 // The default cache serializer: JSON that keeps Date and BigInt, refuses values JSON would silently
 // mangle, and never lets `__proto__` or `constructor.prototype` in a stored payload reach a caller.
 
-import { CacheSerializationError } from '../errors.js'
+import { CacheSerializationError, errorMessage } from '../errors.js'
 
 /**
  * Turns cache values into text or bytes and back. Pluggable per cache.
@@ -81,10 +81,9 @@ export class JsonSerializer implements CacheSerializer {
       )
     } catch (error) {
       if (error instanceof CacheSerializationError) throw error
-      throw new CacheSerializationError(
-        `Value cannot be cached as JSON: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      )
+      throw new CacheSerializationError(`Value cannot be cached as JSON: ${errorMessage(error)}`, {
+        cause: error,
+      })
     }
     if (text === undefined) {
       throw new CacheSerializationError(

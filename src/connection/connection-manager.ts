@@ -7,6 +7,7 @@ import { Cluster, type ClusterOptions, Redis, type RedisOptions, ReplyError } fr
 import type { ResolvedOptions, ResolvedTarget } from '../config/options.js'
 import {
   CommandTimeoutError,
+  errorMessage,
   RedisUnavailableError,
   RedkitClosedError,
   RedkitError,
@@ -60,7 +61,12 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
       const log = change.to === 'closed' ? options.logger.info : options.logger.warn
       log.call(
         options.logger,
-        { from: change.from, to: change.to, target: options.describe, error: errorMessage(change.error) },
+        {
+          from: change.from,
+          to: change.to,
+          target: options.describe,
+          error: change.error === undefined ? undefined : errorMessage(change.error),
+        },
         `redkit: Redis circuit breaker ${change.to}`,
       )
       this.emit('stateChange', change)
@@ -170,7 +176,7 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
         ? new StoreCommandError((error as Error).message, { cause: error })
         : error
     }
-    const message = errorMessage(error) ?? 'unknown error'
+    const message = errorMessage(error)
     if (/timed out/i.test(message)) {
       return new CommandTimeoutError(command, this.#options.commandTimeoutMs, { cause: error })
     }
@@ -286,11 +292,6 @@ function retryDelay(times: number): number {
   // Exponential backoff from 50 ms to 2 s, with jitter so many instances do not reconnect in lockstep.
   const base = Math.min(2000, 50 * 2 ** Math.min(times, 10))
   return Math.round(base / 2 + Math.random() * (base / 2))
-}
-
-function errorMessage(error: unknown): string | undefined {
-  if (error === undefined) return undefined
-  return error instanceof Error ? error.message : String(error)
 }
 
 function delay(ms: number): Promise<void> {

@@ -1,6 +1,7 @@
 // Builds the health report: per-connection status and PING latency, breaker state, and what the
 // server says of itself (version, memory, eviction policy). Missing permissions degrade the detail, not the status.
 
+import { errorMessage } from '../errors.js'
 import type { StoreMode } from '../store/store.js'
 import type { BreakerState } from './circuit-breaker.js'
 import type { ConnectionManager, ConnectionRole } from './connection-manager.js'
@@ -58,7 +59,7 @@ export async function redisHealth(manager: ConnectionManager, mode: StoreMode): 
     roles.command = { status: 'ready', latencyMs: round(performance.now() - started) }
     server = await serverHealth(manager)
   } catch (error) {
-    roles.command = { status: 'down', error: message(error) }
+    roles.command = { status: 'down', error: errorMessage(error) }
   }
   for (const role of ['subscriber', 'queue'] as const) {
     const client = manager.existing(role)
@@ -88,7 +89,7 @@ async function serverHealth(manager: ConnectionManager): Promise<ServerHealth> {
     if (fields.maxmemory_policy) health.maxmemoryPolicy = fields.maxmemory_policy
     return health
   } catch (error) {
-    return { error: message(error) }
+    return { error: errorMessage(error) }
   }
 }
 
@@ -120,8 +121,4 @@ function clientStatus(status: string): RoleHealth['status'] {
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

@@ -4,7 +4,7 @@
 import calculateSlot from 'cluster-key-slot'
 import type { Bus } from '../bus/bus.js'
 import { type Duration, parseDuration } from '../config/duration.js'
-import { InvalidOptionsError, RedisUnavailableError } from '../errors.js'
+import { errorMessage, InvalidOptionsError, RedisUnavailableError } from '../errors.js'
 import type { FeatureContext } from '../feature-context.js'
 import type { KeyBuilder } from '../keys/key-builder.js'
 import type { Logger } from '../logger.js'
@@ -259,7 +259,7 @@ export class RateLimiter {
       await this.#bus?.publish(this.#unblockChannel, { key })
     } catch (error) {
       this.#logger.warn(
-        { limiter: this.name, error: error instanceof Error ? error.message : String(error) },
+        { limiter: this.name, error: errorMessage(error) },
         `redkit: rate limiter '${this.name}' could not tell other instances about an unblock`,
       )
     }
@@ -288,7 +288,7 @@ export class RateLimiter {
         // Try again with the next cached block.
         this.#unblocks = undefined
         this.#logger.debug(
-          { limiter: this.name, error: error instanceof Error ? error.message : String(error) },
+          { limiter: this.name, error: errorMessage(error) },
           'redkit: rate limiter could not subscribe to unblocks',
         )
         return undefined

@@ -3,7 +3,7 @@
 
 import { LRUCache } from 'lru-cache'
 import type { Bus } from '../bus/bus.js'
-import { InvalidOptionsError, RedisUnavailableError } from '../errors.js'
+import { errorMessage, InvalidOptionsError, RedisUnavailableError } from '../errors.js'
 import type { FeatureContext } from '../feature-context.js'
 import type { KeyBuilder } from '../keys/key-builder.js'
 import type { Logger } from '../logger.js'
@@ -220,10 +220,7 @@ export class RevocationList {
       await this.#bus.publish(this.#channel, message)
     } catch (error) {
       // Stored already; other instances' caches catch up within their cache TTL.
-      this.#logger.warn(
-        { error: error instanceof Error ? error.message : String(error) },
-        'redkit: could not announce a revocation on the bus',
-      )
+      this.#logger.warn({ error: errorMessage(error) }, 'redkit: could not announce a revocation on the bus')
     }
   }
 
@@ -256,7 +253,7 @@ export class RevocationList {
         (error: unknown) => {
           // Without the bus a cached answer could go stale: check Redis every time instead.
           this.#logger.warn(
-            { error: error instanceof Error ? error.message : String(error) },
+            { error: errorMessage(error) },
             'redkit: revocation cache off, the bus subscription failed',
           )
           return undefined

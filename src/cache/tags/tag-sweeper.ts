@@ -3,8 +3,10 @@
 // Sweeps are recorded in Redis before they start, so a crashed instance's sweeps are found and finished.
 
 import calculateSlot from 'cluster-key-slot'
+import { errorMessage } from '../../errors.js'
 import type { FeatureContext } from '../../feature-context.js'
 import type { KeyBuilder } from '../../keys/key-builder.js'
+import { chunk } from '../../store/batches.js'
 import { tagSweepDeleteScript } from './tag-scripts.js'
 
 const BATCH = 1000
@@ -106,7 +108,7 @@ export class TagSweeper {
         } catch (error) {
           this.#metrics.failures++
           this.#context.logger.warn(
-            { tag: job.tag, error: error instanceof Error ? error.message : String(error) },
+            { tag: job.tag, error: errorMessage(error) },
             'redkit: tag sweep failed; it stays recorded and is retried later',
           )
         } finally {
@@ -161,10 +163,4 @@ function groupBySlot(keys: readonly string[]): string[][] {
     else groups.set(slot, [key])
   }
   return [...groups.values()].flatMap((group) => chunk(group, SCRIPT_KEYS))
-}
-
-function chunk(keys: readonly string[], size: number): string[][] {
-  const parts: string[][] = []
-  for (let i = 0; i < keys.length; i += size) parts.push(keys.slice(i, i + size))
-  return parts
 }

@@ -3,7 +3,7 @@
 // counters or clocks, and are cached in process for a short bound, kept fresh by the bus.
 
 import { randomBytes } from 'node:crypto'
-import { InvalidOptionsError } from '../../errors.js'
+import { errorMessage, InvalidOptionsError } from '../../errors.js'
 import type { FeatureContext } from '../../feature-context.js'
 import { escapeGlob, type KeyBuilder } from '../../keys/key-builder.js'
 import { tagIndexAddScript, tagInvalidateScript, tagScripts, tagVersionScript } from './tag-scripts.js'
@@ -57,7 +57,7 @@ export class TagVersions {
       })
       .catch((error: unknown) => {
         context.logger.warn(
-          { error: message(error) },
+          { error: errorMessage(error) },
           'redkit: tag bus subscription failed; versions refresh by time only',
         )
       })
@@ -70,7 +70,10 @@ export class TagVersions {
       this.sweeper = new TagSweeper(context, this.#layout, settings.sweepRate)
       const resume = () => {
         this.sweeper?.resume().catch((error: unknown) => {
-          context.logger.debug({ error: message(error) }, 'redkit: could not look for unfinished tag sweeps')
+          context.logger.debug(
+            { error: errorMessage(error) },
+            'redkit: could not look for unfinished tag sweeps',
+          )
         })
       }
       setTimeout(resume, 1000).unref()
@@ -247,8 +250,4 @@ function layout(keys: KeyBuilder): TagKeyLayout {
 
 function newVersion(): string {
   return randomBytes(6).toString('base64url')
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

@@ -2,7 +2,8 @@
 // plus escaping and the worst-case patterns that make backtracking matchers blow up.
 
 import { describe, expect, it } from 'vitest'
-import { compileGlob, escapeGlob } from './glob.js'
+import { escapeGlob } from '../../keys/key-builder.js'
+import { compileGlob } from './glob.js'
 
 // Every expectation here was checked against redis-server (KEYS with the pattern), quirks included.
 const CASES: [pattern: string, subject: string, matches: boolean][] = [

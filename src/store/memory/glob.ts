@@ -39,14 +39,6 @@ export function compileGlob(pattern: string): GlobMatcher {
   return (subject) => matchTokens(tokens, classes, toByteString(subject))
 }
 
-/**
- * Escapes glob metacharacters (`*`, `?`, `[`, `]`, `\`) so `text` matches only itself.
- * @example escapeGlob('a*b') // 'a\\*b'
- */
-export function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&')
-}
-
 function parse(pattern: string): { tokens: number[]; classes: Uint8Array[] } {
   const tokens: number[] = []
   const classes: Uint8Array[] = []

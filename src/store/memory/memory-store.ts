@@ -2,7 +2,7 @@
 // Same observable semantics as RedisStore (types, TTLs, SCAN, scripts via twins, pub/sub) in one process.
 
 import { setImmediate as nextTurn } from 'node:timers/promises'
-import { InvalidOptionsError, RedkitClosedError, ScriptError } from '../../errors.js'
+import { errorMessage, InvalidOptionsError, RedkitClosedError, ScriptError } from '../../errors.js'
 import type {
   MessageListener,
   ScanOptions,
@@ -57,10 +57,6 @@ function scanSettings(options: ScanOptions): { matches: GlobMatcher; count: numb
     throw new InvalidOptionsError(`scan count must be a positive integer, got ${count}.`)
   }
   return { matches: compileGlob(options.match ?? '*'), count }
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 function copyOut(value: string | Buffer | null): Buffer | null {

@@ -10,6 +10,7 @@ import {
   type RedisClient,
 } from '../../connection/connection-manager.js'
 import { RedkitClosedError, ScriptError } from '../../errors.js'
+import { chunk } from '../batches.js'
 import type {
   MessageListener,
   ScanOptions,
@@ -354,12 +355,6 @@ function scanArgs(options?: ScanOptions): (string | number)[] {
 
 function throwFirstError(results: [Error | null, unknown][] | null): void {
   for (const [error] of results ?? []) if (error) throw error
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const parts: T[][] = []
-  for (let i = 0; i < items.length; i += size) parts.push(items.slice(i, i + size))
-  return parts
 }
 
 function sum(values: number[]): number {
