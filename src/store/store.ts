@@ -34,8 +34,11 @@ export interface ScanOptions {
   count?: number
 }
 
-/** What a script returns, in the shape Redis gives a Lua reply: integers, strings, nil, arrays. */
-export type ScriptReply = null | number | string | ScriptReply[]
+/**
+ * What a script returns, in the shape Redis gives a Lua reply: integers, strings, nil, arrays; a Buffer
+ * for a script defined with `binaryReply`.
+ */
+export type ScriptReply = null | number | string | Buffer | ScriptReply[]
 
 /**
  * Synchronous view of the embedded store that the in-memory twin of a Lua script runs against.
@@ -77,6 +80,13 @@ export interface ScriptDefinition {
   lua: string
   /** The same logic for the embedded store. */
   memory: (context: MemoryScriptContext, keys: readonly string[], args: readonly string[]) => ScriptReply
+  /**
+   * The script returns one binary string (e.g. numbers packed with `struct.pack`) and the caller gets
+   * it as a Buffer, bytes untouched; the twin must return a Buffer too. Decoding one packed string is far
+   * cheaper for the client than an array of many integer replies.
+   * @default false
+   */
+  binaryReply?: boolean
 }
 
 /** Called with each message published on a channel. */

@@ -114,6 +114,19 @@ const getValue: ScriptDefinition = {
   memory: (context, keys) => context.get(keys[0]!),
 }
 
+/** Packs two numbers as little-endian doubles after the bytes of a key: a reply that is not UTF-8. */
+const packed: ScriptDefinition = {
+  name: 'contract.packed',
+  lua: `return (redis.call('GET', KEYS[1]) or '') .. struct.pack('<dd', tonumber(ARGV[1]), tonumber(ARGV[2]))`,
+  memory: (context, keys, args) => {
+    const numbers = Buffer.alloc(16)
+    numbers.writeDoubleLE(Number(args[0]), 0)
+    numbers.writeDoubleLE(Number(args[1]), 8)
+    return Buffer.concat([Buffer.from(context.get(keys[0]!) ?? '', 'utf8'), numbers])
+  },
+  binaryReply: true,
+}
+
 const serverTime: ScriptDefinition = {
   name: 'contract.serverTime',
   lua: `
@@ -159,6 +172,7 @@ const contractScripts = [
   shapes,
   echoArgs,
   getValue,
+  packed,
   serverTime,
   transfer,
   failing,
@@ -798,6 +812,18 @@ export function storeContract(name: string, setup: () => Promise<StoreContractSe
         expect(await store().runScript(getValue.name, [key], [])).toBeNull()
         await store().set(key, '42')
         expect(await store().runScript(getValue.name, [key], [])).toBe('42')
+      })
+
+      it('hands a binaryReply script its reply as untouched bytes', async () => {
+        const key = `${namespace('packed-script')}value`
+        await store().set(key, 'é')
+        const reply = await store().runScript(packed.name, [key], [1.5, -(2 ** 40)])
+        expect(Buffer.isBuffer(reply)).toBe(true)
+        const bytes = reply as Buffer
+        // 'é' is two bytes in UTF-8; the doubles contain bytes that are not valid UTF-8 on their own.
+        expect(bytes.length).toBe(18)
+        expect(bytes.subarray(0, 2).toString('utf8')).toBe('é')
+        expect([bytes.readDoubleLE(2), bytes.readDoubleLE(10)]).toEqual([1.5, -(2 ** 40)])
       })
 
       it('reads the time in milliseconds', async () => {

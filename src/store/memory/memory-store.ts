@@ -352,6 +352,10 @@ export class MemoryStore implements Store {
     } catch (error) {
       throw new ScriptError(`Script '${name}' failed: ${errorMessage(error)}`, { cause: error })
     }
+    if (definition.binaryReply) {
+      if (Buffer.isBuffer(result)) return result
+      throw new ScriptError(`Script '${name}' is defined with binaryReply; its twin must return a Buffer.`)
+    }
     return toScriptReply(result, name)
   }
 

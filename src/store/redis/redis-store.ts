@@ -32,6 +32,15 @@ interface LoadedScript {
   sha: string
 }
 
+/**
+ * ioredis has a Buffer-reply variant of every command, but its types leave out these two.
+ * (`callBuffer` would be typed, but breaks under auto-pipelining.)
+ */
+interface BufferScripts {
+  evalshaBuffer(sha: string, numkeys: number, ...args: (string | number)[]): Promise<Buffer>
+  evalBuffer(script: string, numkeys: number, ...args: (string | number)[]): Promise<Buffer>
+}
+
 /** A {@link Store} backed by Redis through ioredis. Created by `createRedkit` when a Redis target is set. */
 export class RedisStore implements Store {
   readonly mode: Exclude<StoreMode, 'memory'>
@@ -217,12 +226,18 @@ export class RedisStore implements Store {
     if (!script) return Promise.reject(new ScriptError(`No script named '${name}' is defined on this store.`))
     return this.#manager.run(`EVALSHA ${name}`, async (c) => {
       try {
+        const binary = script.definition.binaryReply === true
         try {
-          return (await c.evalsha(script.sha, keys.length, ...keys, ...args)) as ScriptReply
+          return (await (binary
+            ? (c as unknown as BufferScripts).evalshaBuffer(script.sha, keys.length, ...keys, ...args)
+            : c.evalsha(script.sha, keys.length, ...keys, ...args))) as ScriptReply
         } catch (error) {
           // NOSCRIPT: the server lost its script cache (restart, failover, SCRIPT FLUSH); EVAL reloads it.
           if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
-          return (await c.eval(script.definition.lua, keys.length, ...keys, ...args)) as ScriptReply
+          const lua = script.definition.lua
+          return (await (binary
+            ? (c as unknown as BufferScripts).evalBuffer(lua, keys.length, ...keys, ...args)
+            : c.eval(lua, keys.length, ...keys, ...args))) as ScriptReply
         }
       } catch (error) {
         if (error instanceof ReplyError && !isConnectionFailure(error)) {
