@@ -11,7 +11,14 @@ import type { Logger } from '../logger.js'
 import type { ScriptDefinition, ScriptReply, Store } from '../store/store.js'
 import type { Algorithm } from './algorithms/algorithm.js'
 import { fixedWindow } from './algorithms/fixed-window.js'
-import { REPLY_WIDTH, rateLimitScript, scriptArgs } from './algorithms/rate-limit-script.js'
+import {
+  type OpReply,
+  opCount,
+  opReply,
+  packOpReplies,
+  rateLimitScript,
+  scriptArgs,
+} from './algorithms/rate-limit-script.js'
 import { slidingWindow } from './algorithms/sliding-window.js'
 import { tokenBucket } from './algorithms/token-bucket.js'
 import { BlockedCache } from './blocked-cache.js'
@@ -21,7 +28,7 @@ import {
   type ResolvedLimiterOptions,
   resolveLimiterOptions,
 } from './limiter-options.js'
-import { type OpReply, ScriptBatcher } from './script-batcher.js'
+import { ScriptBatcher } from './script-batcher.js'
 
 /** The outcome of a rate-limit decision. */
 export interface RateLimitResult {
@@ -250,7 +257,8 @@ export class RateLimiter {
       [this.#keys.tagged(key)],
       [...this.#settings, op],
     )
-    return this.#result(key, toOpReply(reply))
+    opCount(reply)
+    return this.#result(key, opReply(reply as Buffer, 0))
   }
 
   /** Tells the other instances to drop `key` from their blocked cache. Best effort: a failure is logged. */
@@ -353,7 +361,7 @@ export class RateLimiter {
     const one = policy === 'allow' ? [1, this.options.limit, 0, 0, 0] : [0, 0, windowMs, windowMs, 0]
     if (policy === 'allow') this.#metrics.failOpen += decisions
     else this.#metrics.failClosed += decisions
-    return Promise.resolve(Array.from({ length: decisions }, () => one).flat())
+    return Promise.resolve(packOpReplies(Array.from({ length: decisions }, () => one).flat()))
   }
 }
 
@@ -377,13 +385,6 @@ function countOps(list: string): number {
     if (code >= 97 && code <= 122) count++
   }
   return count
-}
-
-function toOpReply(reply: ScriptReply): OpReply {
-  if (!Array.isArray(reply) || reply.length < REPLY_WIDTH) {
-    throw new TypeError('rate-limit script replied with something other than five integers')
-  }
-  return reply.slice(0, REPLY_WIDTH).map(Number) as unknown as OpReply
 }
 
 function checkKey(key: string): void {

@@ -2,16 +2,7 @@
 // single node), and coalesces ops on the same key into one entry the script applies in order: still exact.
 
 import type { ScriptReply } from '../store/store.js'
-import { REPLY_WIDTH } from './algorithms/rate-limit-script.js'
-
-/** The five integers the script replies for one op. */
-export type OpReply = readonly [
-  allowed: number,
-  remaining: number,
-  resetMs: number,
-  retryMs: number,
-  blockedMs: number,
-]
+import { type OpReply, opCount, opReply } from './algorithms/rate-limit-script.js'
 
 /** Runs one script call: `ops[i]` is the op list of `keys[i]`; resolves the flat reply. */
 export type BatchExecutor = (keys: string[], ops: string[]) => Promise<ScriptReply>
@@ -99,16 +90,18 @@ export class ScriptBatcher {
     const ops = entries.map((entry) => entry.ops)
     this.#execute(keys, ops).then(
       (reply) => {
-        if (!Array.isArray(reply)) {
-          const error = new TypeError('rate-limit script replied with something other than an array')
+        let count: number
+        try {
+          count = opCount(reply)
+        } catch (error) {
           for (const entry of entries) for (const waiter of entry.waiters) waiter.reject(error)
           return
         }
-        let offset = 0
+        let index = 0
         for (const entry of entries) {
           for (const waiter of entry.waiters) {
-            waiter.resolve(reply.slice(offset, offset + REPLY_WIDTH).map(Number) as unknown as OpReply)
-            offset += REPLY_WIDTH
+            if (index < count) waiter.resolve(opReply(reply as Buffer, index++))
+            else waiter.reject(new TypeError('the rate-limit script replied for fewer ops than it was sent'))
           }
         }
       },

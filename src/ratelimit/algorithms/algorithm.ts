@@ -17,7 +17,7 @@ export interface AlgorithmClock {
 
 /** The per-key functions of an algorithm, bound to one clock; mirrors the local functions of its Lua file. */
 export interface AlgorithmFunctions<S> {
-  /** Parses the stored state (`null` when the key holds none). */
+  /** Parses the stored state (`null` when the key holds none, or holds something else). */
   load(body: string | null): S
   fits(state: S, units: number): boolean
   add(state: S, units: number): void
@@ -26,7 +26,10 @@ export interface AlgorithmFunctions<S> {
   retryMs(state: S, units: number): number
   /** Until when the state matters (server ms); 0 when it is empty. */
   horizon(state: S): number
-  /** The state as stored; must print numbers exactly as Lua does. */
+  /**
+   * The state as the embedded store keeps it. The twin's layout is its own (text): only the replies must
+   * match the Lua's, and the embedded store's values never meet Redis.
+   */
   encode(state: S): string
 }
 

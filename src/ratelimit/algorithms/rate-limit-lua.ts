@@ -18,143 +18,165 @@ local forget_ms = tonumber(ARGV[7])
 local time = redis.call('TIME')
 local now_us = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local now = math.floor(now_us / 1000)
+-- The algorithm state of the key being decided: one table, refilled per key.
+local s = {}
 `
 
 /**
  * Fixed window: a counter opened by the first request, reset \`window\` ms later.
- * Stored as 'end count': the end of the window (server ms) and the units counted in it.
+ * State: the end of the window (server ms) and the units counted in it.
  */
 export const FIXED_WINDOW = `
-local function load_state(body)
-  local a, b
-  if body then a, b = string.match(body, '^(%d+) (%d+)$') end
-  local ends = tonumber(a) or 0
-  if ends <= now then return { ends = 0, count = 0 } end
-  -- raw: the stored text of ends, reused while it holds (number to text is costly in Lua).
-  return { ends = ends, count = tonumber(b) or 0, raw = a }
-end
-local function fits(s, n) return s.count + n <= limit end
-local function add(s, n)
-  if s.ends <= now then
-    s.ends = now + window
-    s.raw = nil
+local STATE_BYTES = 16
+local function load_state(stored)
+  s.ends = 0
+  s.count = 0
+  if stored then
+    local ends, count = struct.unpack('<dd', stored)
+    if ends > now then
+      s.ends = ends
+      s.count = count
+    end
   end
+end
+local function fits(n) return s.count + n <= limit end
+local function add(n)
+  if s.ends <= now then s.ends = now + window end
   s.count = math.max(0, s.count + n)
 end
-local function remaining(s) return math.max(0, limit - s.count) end
-local function reset_ms(s)
+local function remaining() return math.max(0, limit - s.count) end
+local function reset_ms()
   if s.count > 0 then return s.ends - now end
   return 0
 end
 -- Nothing frees up before the window ends.
-local function retry_ms(s, n) return reset_ms(s) end
+local function retry_ms(n) return reset_ms() end
 -- Until when the state matters (server ms); 0 when it is empty.
-local function horizon(s)
+local function horizon()
   if s.count > 0 then return s.ends end
   return 0
 end
-local function encode(s) return (s.raw or s.ends) .. ' ' .. s.count end
+local function encode(u, k, f)
+  if u then return struct.pack('<ddddd', s.ends, s.count, u, k, f) end
+  return struct.pack('<dd', s.ends, s.count)
+end
 `
 
 /**
  * Sliding window, two-counter approximation: the previous window's count weighted by how much of it
  * still overlaps the sliding window, plus the current count.
- * Stored as 'index current previous': the window index and the counts of it and of the one before.
+ * State: the window index and the counts of it and of the one before.
  */
 export const SLIDING_WINDOW = `
-local function load_state(body)
-  local a, b, c
-  if body then a, b, c = string.match(body, '^(%d+) (%d+) (%d+)$') end
-  local index = math.floor(now / window)
-  local stored = tonumber(a)
-  local s = { index = index, current = 0, previous = 0, elapsed = now - index * window }
-  -- raw_*: stored texts reused while they hold (number to text is costly in Lua).
-  if stored == index then
-    s.current = tonumber(b) or 0
-    s.previous = tonumber(c) or 0
-    s.raw_index = a
-    s.raw_previous = c
-  elseif stored == index - 1 then
-    s.previous = tonumber(b) or 0
-    s.raw_previous = b
+local STATE_BYTES = 24
+local index = math.floor(now / window)
+local elapsed = now - index * window
+local function load_state(stored)
+  s.current = 0
+  s.previous = 0
+  if stored then
+    local stored_index, current, previous = struct.unpack('<ddd', stored)
+    if stored_index == index then
+      s.current = current
+      s.previous = previous
+    elseif stored_index == index - 1 then
+      s.previous = current
+    end
   end
-  return s
 end
-local function estimate(s) return s.previous * (window - s.elapsed) / window + s.current end
-local function fits(s, n) return estimate(s) + n <= limit end
-local function add(s, n) s.current = math.max(0, s.current + n) end
-local function remaining(s) return math.max(0, math.floor(limit - estimate(s))) end
+local function estimate() return s.previous * (window - elapsed) / window + s.current end
+local function fits(n) return estimate() + n <= limit end
+local function add(n) s.current = math.max(0, s.current + n) end
+local function remaining() return math.max(0, math.floor(limit - estimate())) end
 -- When the whole limit is free again if nothing else arrives.
-local function reset_ms(s)
-  if s.current > 0 then return 2 * window - s.elapsed end
-  if s.previous > 0 then return window - s.elapsed end
+local function reset_ms()
+  if s.current > 0 then return 2 * window - elapsed end
+  if s.previous > 0 then return window - elapsed end
   return 0
 end
 -- When n units fit, assuming nothing else arrives meanwhile.
-local function retry_ms(s, n)
+local function retry_ms(n)
   local room = limit - n
-  if room < 0 then return reset_ms(s) end
+  if room < 0 then return reset_ms() end
   if s.current <= room then
     if s.previous <= 0 then return 0 end
-    return math.max(0, math.ceil(window - window * (room - s.current) / s.previous - s.elapsed))
+    return math.max(0, math.ceil(window - window * (room - s.current) / s.previous - elapsed))
   end
-  return window - s.elapsed + math.ceil(window - window * room / s.current)
+  return window - elapsed + math.ceil(window - window * room / s.current)
 end
 -- Until when the state matters (server ms); 0 when it is empty.
-local function horizon(s)
-  if s.current > 0 then return (s.index + 2) * window end
-  if s.previous > 0 then return (s.index + 1) * window end
+local function horizon()
+  if s.current > 0 then return (index + 2) * window end
+  if s.previous > 0 then return (index + 1) * window end
   return 0
 end
-local function encode(s) return (s.raw_index or s.index) .. ' ' .. s.current .. ' ' .. (s.raw_previous or s.previous) end
+local function encode(u, k, f)
+  if u then return struct.pack('<dddddd', index, s.current, s.previous, u, k, f) end
+  return struct.pack('<ddd', index, s.current, s.previous)
+end
 `
 
 /**
  * Token bucket as GCRA: one "theoretical arrival time" per key instead of a token count and a timestamp.
- * \`limit\` tokens of burst, refilled at \`limit\` per \`window\`. Stored as the TAT in server microseconds.
+ * \`limit\` tokens of burst, refilled at \`limit\` per \`window\`. State: the TAT in server microseconds.
  */
 export const TOKEN_BUCKET = `
+local STATE_BYTES = 8
 local interval = math.ceil(window * 1000 / limit)
 local tolerance = interval * limit
-local function load_state(body)
-  local a
-  if body then a = string.match(body, '^(%d+)$') end
-  return { tat = math.max(tonumber(a) or 0, now_us) }
+local function load_state(stored)
+  s.tat = now_us
+  if stored then s.tat = math.max(struct.unpack('<d', stored), now_us) end
 end
-local function fits(s, n) return s.tat + n * interval - now_us <= tolerance end
-local function add(s, n) s.tat = math.max(now_us, s.tat + n * interval) end
-local function remaining(s) return math.max(0, math.floor((tolerance - (s.tat - now_us)) / interval)) end
-local function reset_ms(s) return math.ceil((s.tat - now_us) / 1000) end
-local function retry_ms(s, n)
-  if n > limit then return reset_ms(s) end
+local function fits(n) return s.tat + n * interval - now_us <= tolerance end
+local function add(n) s.tat = math.max(now_us, s.tat + n * interval) end
+local function remaining() return math.max(0, math.floor((tolerance - (s.tat - now_us)) / interval)) end
+local function reset_ms() return math.ceil((s.tat - now_us) / 1000) end
+local function retry_ms(n)
+  if n > limit then return reset_ms() end
   return math.max(0, math.ceil((s.tat + n * interval - tolerance - now_us) / 1000))
 end
 -- Until when the state matters (server ms); 0 when it is empty. Rounded up to whole windows so the
 -- key's expiry moves once per window, not on every request.
-local function horizon(s)
+local function horizon()
   if s.tat > now_us then return (math.floor(s.tat / 1000 / window) + 2) * window end
   return 0
 end
--- %.0f: 16 digits, more than the 14 a plain concatenation keeps.
-local function encode(s) return string.format('%.0f', s.tat) end
+local function encode(u, k, f)
+  if u then return struct.pack('<dddd', s.tat, u, k, f) end
+  return struct.pack('<d', s.tat)
+end
 `
 
 /**
  * Body of every script: per key, block and strike bookkeeping around the algorithm's functions, each op
- * applied in order. Replies five integers per op: allowed (0/1), remaining, ms until the whole limit is
- * back, ms until a retry can pass, ms blocked. Ops: c consume, p peek, f force-add (negative gives back),
+ * applied in order. Replies one binary string: per op, five little-endian doubles: allowed (0/1), remaining,
+ * ms until the whole limit is back, ms until a retry can pass, ms blocked (the client reads one string far
+ * faster than an array of integer replies). Ops: c consume, p peek, f force-add (negative gives back),
  * b block for n ms, r reset.
+ *
+ * A key holds one string of little-endian doubles (struct.pack): the algorithm's state, then, only while
+ * it matters, the block state (blocked-until, strikes, forget-at). Binary rather than text, because
+ * parsing and printing numbers is most of what a text layout costs the server. A value of any other
+ * length (foreign or corrupt) is treated as an empty state and replaced.
  */
 export const FRAME = `
 local out = {}
 local size = 0
--- The state of the key being decided; apply() runs one op on it.
-local s, blocked_until, strikes, forget_at, changed
+-- The block state of the key being decided; apply() runs one op on it.
+local blocked_until, strikes, forget_at, changed
 
 local function apply(op, n)
   local allowed, left, reset, retry, blocked = 0, 0, 0, 0, 0
-  if op == 'r' then
-    s = load_state(nil)
+  if op == 'c' and blocked_until <= now and fits(n) then
+    -- The common case first: a consume that fits.
+    add(n)
+    changed = true
+    allowed = 1
+    left = remaining()
+    reset = reset_ms()
+  elseif op == 'r' then
+    load_state(nil)
     blocked_until = 0
     strikes = 0
     forget_at = 0
@@ -164,95 +186,80 @@ local function apply(op, n)
   elseif op == 'b' then
     blocked_until = now + n
     changed = true
-    reset = math.max(n, reset_ms(s))
+    reset = math.max(n, reset_ms())
     retry = n
     blocked = n
   elseif blocked_until > now then
     if op == 'f' then
-      add(s, n)
+      add(n)
       changed = true
     end
     blocked = blocked_until - now
-    reset = math.max(blocked, reset_ms(s))
+    reset = math.max(blocked, reset_ms())
     retry = blocked
   elseif op == 'c' then
-    if fits(s, n) then
-      add(s, n)
+    -- A consume that does not fit.
+    if count_rejected then
+      add(n)
       changed = true
-      allowed = 1
-      left = remaining(s)
-      reset = reset_ms(s)
+    end
+    if block_ms > 0 then
+      -- Progressive: each remembered strike multiplies the block, up to the cap.
+      strikes = strikes + 1
+      local d = block_ms
+      for _ = 2, strikes do
+        if d >= block_max then break end
+        d = d * block_factor
+      end
+      d = math.floor(math.min(d, block_max))
+      blocked_until = now + d
+      forget_at = blocked_until + forget_ms
+      changed = true
+      reset = math.max(d, reset_ms())
+      retry = d
+      blocked = d
     else
-      if count_rejected then
-        add(s, n)
-        changed = true
-      end
-      if block_ms > 0 then
-        -- Progressive: each remembered strike multiplies the block, up to the cap.
-        strikes = strikes + 1
-        local d = block_ms
-        for _ = 2, strikes do
-          if d >= block_max then break end
-          d = d * block_factor
-        end
-        d = math.floor(math.min(d, block_max))
-        blocked_until = now + d
-        forget_at = blocked_until + forget_ms
-        changed = true
-        reset = math.max(d, reset_ms(s))
-        retry = d
-        blocked = d
-      else
-        left = remaining(s)
-        reset = reset_ms(s)
-        retry = retry_ms(s, n)
-      end
+      left = remaining()
+      reset = reset_ms()
+      retry = retry_ms(n)
     end
   else
     if op == 'f' then
-      add(s, n)
+      add(n)
       changed = true
     end
-    if fits(s, 1) then allowed = 1 else retry = retry_ms(s, 1) end
-    left = remaining(s)
-    reset = reset_ms(s)
+    if fits(1) then allowed = 1 else retry = retry_ms(1) end
+    left = remaining()
+    reset = reset_ms()
   end
-  out[size + 1] = allowed
-  out[size + 2] = left
-  out[size + 3] = reset
-  out[size + 4] = retry
-  out[size + 5] = blocked
-  size = size + 5
+  size = size + 1
+  out[size] = struct.pack('<ddddd', allowed, left, reset, retry, blocked)
 end
 
 -- '*' instead of op lists: every key takes one consume of cost 1 (the common batch, sent compactly).
 local only_consume = ARGV[8] == '*'
 for i = 1, #KEYS do
   local key = KEYS[i]
-  -- One string per key, 'state' or 'state|blocked-until strikes forget-at': a plain GET/SET is far
-  -- cheaper than a hash, and the block part is there only while it matters.
   local stored = redis.call('GET', key)
-  local body, u, k, f = stored, nil, nil, nil
+  blocked_until, strikes, forget_at = 0, 0, 0
   if stored then
-    local bar = string.find(stored, '|', 1, true)
-    if bar then
-      body = string.sub(stored, 1, bar - 1)
-      u, k, f = string.match(stored, '^(%d+) (%d+) (%d+)$', bar + 1)
+    local length = #stored
+    if length == STATE_BYTES + 24 then
+      blocked_until, strikes, forget_at = struct.unpack('<ddd', stored, STATE_BYTES + 1)
+      if forget_at <= now then
+        strikes = 0
+        forget_at = 0
+      end
+    elseif length ~= STATE_BYTES then
+      stored = nil
     end
   end
-  s = load_state(body)
-  blocked_until = tonumber(u) or 0
-  strikes = tonumber(k) or 0
-  forget_at = tonumber(f) or 0
-  if forget_at <= now then
-    strikes = 0
-    forget_at = 0
-  end
+  load_state(stored)
   -- The key's expiry is at least this (the target of its last write), so a write that needs no
-  -- later expiry keeps the TTL instead of setting one (cheaper: no number to format).
+  -- later expiry keeps the TTL instead of setting one.
   local old_target = 0
   if stored then
-    old_target = horizon(s)
+    old_target = horizon()
     if blocked_until > now then old_target = math.max(old_target, blocked_until) end
     if strikes > 0 then old_target = math.max(old_target, forget_at) end
   end
@@ -263,15 +270,17 @@ for i = 1, #KEYS do
     for op, arg in string.gmatch(ARGV[7 + i], '(%a)(%-?%d+)') do apply(op, tonumber(arg)) end
   end
   if changed then
-    local target = horizon(s)
+    local target = horizon()
     if blocked_until > now then target = math.max(target, blocked_until) else blocked_until = 0 end
     if strikes > 0 then target = math.max(target, forget_at) end
     if target <= now then
       if stored then redis.call('DEL', key) end
     else
-      local value = encode(s)
+      local value
       if strikes > 0 or blocked_until > 0 then
-        value = value .. '|' .. blocked_until .. ' ' .. strikes .. ' ' .. forget_at
+        value = encode(blocked_until, strikes, forget_at)
+      else
+        value = encode()
       end
       if target > old_target then
         redis.call('SET', key, value, 'PX', target - now)
@@ -281,5 +290,5 @@ for i = 1, #KEYS do
     end
   end
 end
-return out
+return table.concat(out)
 `

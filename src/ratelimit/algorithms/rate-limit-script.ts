@@ -6,8 +6,47 @@ import type { Algorithm } from './algorithm.js'
 import { fieldNumber } from './algorithm.js'
 import { FRAME, PRELUDE } from './rate-limit-lua.js'
 
-/** Integers the script replies per op: allowed, remaining, resetMs, retryAfterMs, blockedMs. */
+/** Numbers the script replies per op: allowed, remaining, resetMs, retryAfterMs, blockedMs. */
 export const REPLY_WIDTH = 5
+
+/** Bytes of one op's reply: REPLY_WIDTH little-endian doubles. */
+const REPLY_BYTES = REPLY_WIDTH * 8
+
+/** The five numbers the script replies for one op. */
+export type OpReply = readonly [
+  allowed: number,
+  remaining: number,
+  resetMs: number,
+  retryMs: number,
+  blockedMs: number,
+]
+
+/** How many op replies a script reply holds. @throws TypeError when it is not a whole packed reply */
+export function opCount(reply: unknown): number {
+  if (!Buffer.isBuffer(reply) || reply.length === 0 || reply.length % REPLY_BYTES !== 0) {
+    throw new TypeError('the rate-limit script replied with something other than packed op replies')
+  }
+  return reply.length / REPLY_BYTES
+}
+
+/** The reply of op `index` (0-based, in call order) in a packed script reply. */
+export function opReply(reply: Buffer, index: number): OpReply {
+  const at = index * REPLY_BYTES
+  return [
+    reply.readDoubleLE(at),
+    reply.readDoubleLE(at + 8),
+    reply.readDoubleLE(at + 16),
+    reply.readDoubleLE(at + 24),
+    reply.readDoubleLE(at + 32),
+  ]
+}
+
+/** Packs op replies (REPLY_WIDTH numbers each, flat) the way the script does. */
+export function packOpReplies(values: readonly number[]): Buffer {
+  const reply = Buffer.allocUnsafe(values.length * 8)
+  for (let i = 0; i < values.length; i++) reply.writeDoubleLE(values[i]!, i * 8)
+  return reply
+}
 
 /** Arguments before the op lists, in PRELUDE order. */
 export const SETTINGS_COUNT = 7
@@ -32,7 +71,8 @@ export function rateLimitScript(algorithm: Algorithm): ScriptDefinition {
   return {
     name: `ratelimit.${algorithm.name}`,
     lua: `${PRELUDE}\n${algorithm.lua}\n${FRAME}`,
-    memory: (context, keys, args) => runTwin(algorithm, context, keys, args),
+    memory: (context, keys, args) => packOpReplies(runTwin(algorithm, context, keys, args)),
+    binaryReply: true,
   }
 }
 
