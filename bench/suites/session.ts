@@ -2,6 +2,7 @@
 // kit.sessions(), against connect-redis 9 (node-redis 5) and 7.1 (ioredis 5) on the same server.
 
 import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
 import { createRedkit } from '../../src/index.js'
 import { importPeer } from '../peer-libraries.js'
 import type { BenchSuite } from './suite.js'
@@ -64,6 +65,28 @@ function requestLoop(store: ReturnType<typeof promisify>, ids: readonly string[]
   }
 }
 
+/**
+ * The floor of redkit's client: the same request with ioredis (the client redkit runs on, auto-pipelined)
+ * and nothing else: GET, JSON, SET with the cookie's TTL and XX. No hashed ids, no index, no batching.
+ */
+function rawIoredisLoop(client: Redis, prefix: string, ids: readonly string[]): () => Promise<void> {
+  let next = 0
+  return async () => {
+    const key = prefix + ids[next++ % ids.length]!
+    const text = await client.get(key)
+    if (text === null) throw new Error('bench: a session of the pool is missing')
+    const session = JSON.parse(text) as { views: number; cookie: { expires: string } }
+    session.views++
+    await client.set(
+      key,
+      JSON.stringify(session),
+      'PX',
+      Date.parse(session.cookie.expires) - Date.now(),
+      'XX',
+    )
+  }
+}
+
 export const sessionSuite: BenchSuite = {
   name: 'session',
   description: 'express-session get+set per request, c=100: kit.sessions() vs connect-redis 9 and 7.1',
@@ -80,6 +103,8 @@ export const sessionSuite: BenchSuite = {
     const kit = createRedkit({ url, prefix: `${keyPrefix}redkit:`, environment: {} })
     const nodeRedis = createClient({ url })
     const ioredis5 = new Ioredis5(url, { enableAutoPipelining: true })
+    const raw = new Redis(url, { enableAutoPipelining: true })
+    const rawPrefix = `${keyPrefix}raw:`
     const sides = {
       redkit: promisify(kit.sessions({ secret: randomBytes(32) }) as unknown as CallbackStore),
       cr9: promisify(new ConnectRedis9({ client: nodeRedis, prefix: `${keyPrefix}cr9:` })),
@@ -89,6 +114,7 @@ export const sessionSuite: BenchSuite = {
       await kit.close()
       await nodeRedis.quit().catch(() => {})
       await ioredis5.quit().catch(() => {})
+      await raw.quit().catch(() => {})
     }
 
     const expires = new Date(Date.now() + 86_400_000).toISOString()
@@ -100,6 +126,11 @@ export const sessionSuite: BenchSuite = {
         // A side that cannot read back what it wrote would bench the wrong thing: fail loudly.
         if ((await side.get(ids[7]!)) === null) throw new Error('bench: setup could not read a session back')
       }
+      await Promise.all(
+        ids.map((sid, i) =>
+          raw.set(rawPrefix + sid, JSON.stringify(sessionData(i, expires)), 'PX', 86_400_000),
+        ),
+      )
     } catch (error) {
       await close()
       throw error
@@ -122,10 +153,19 @@ export const sessionSuite: BenchSuite = {
           baselineName: 'connect-redis 7.1',
           baseline: requestLoop(sides.cr7, ids),
         },
+        {
+          // Not redkit: what the client library alone reaches against connect-redis 9 (node-redis 5).
+          name: 'raw ioredis get+set c=100',
+          concurrency: 100,
+          subject: rawIoredisLoop(raw, rawPrefix, ids),
+          baselineName: 'connect-redis 9',
+          baseline: requestLoop(sides.cr9, ids),
+        },
       ],
       async teardown() {
         try {
           await Promise.all(Object.values(sides).map((side) => side.clear()))
+          await raw.del(ids.map((sid) => rawPrefix + sid))
         } finally {
           await close()
         }
