@@ -42,6 +42,8 @@ export type {
 export type { CompressionAlgorithm } from './cache/compression.js'
 export type { CacheSerializer } from './cache/json-serializer.js'
 export { JsonSerializer } from './cache/json-serializer.js'
+export type { CacheTierName } from './cache/tiers.js'
+export { cacheTiers } from './cache/tiers.js'
 export type { Duration } from './config/duration.js'
 export { parseDuration } from './config/duration.js'
 export type { NodeAddress, RedkitOptions } from './config/options.js'

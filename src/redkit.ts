@@ -8,6 +8,7 @@ import { Bus } from './bus/bus.js'
 import { Cache } from './cache/cache.js'
 import type { CacheOptions } from './cache/cache-options.js'
 import { TagVersions } from './cache/tags/tag-versions.js'
+import { cacheTiers } from './cache/tiers.js'
 import type { ResolvedOptions } from './config/options.js'
 import type { BreakerState, BreakerStateChange } from './connection/circuit-breaker.js'
 import { ConnectionManager } from './connection/connection-manager.js'
@@ -54,6 +55,12 @@ export class Redkit extends EventEmitter<RedkitEvents> {
   readonly bus: Bus
   /** Builds keys under {@link prefix}; the only place keys are formatted. */
   readonly keys: KeyBuilder
+  /**
+   * The cache presets (the same object as the `cacheTiers` export): reference, userContext, list, detail,
+   * analytics, each with its Cache-Control. See docs/cache.md.
+   * @example const zones = kit.cache('zones', kit.tiers.reference)
+   */
+  readonly tiers: typeof cacheTiers = cacheTiers
   readonly #options: ResolvedOptions
   readonly #metricSources = new Map<string, Map<string, () => object>>()
   readonly #cleanups: (() => void | Promise<void>)[] = []

@@ -6,6 +6,7 @@ import { checkOptionKeys } from '../config/validate.js'
 import { InvalidOptionsError } from '../errors.js'
 import type { CompressionAlgorithm } from './compression.js'
 import { type CacheSerializer, JsonSerializer } from './json-serializer.js'
+import { type CacheTierName, cacheTiers } from './tiers.js'
 
 /** Options of `kit.cache(namespace, options)`. */
 export interface CacheOptions {
@@ -98,6 +99,19 @@ export interface CacheOptions {
    * @default false
    */
   clone?: boolean
+  /**
+   * A preset from `kit.tiers` / `cacheTiers` whose options apply unless set here.
+   * @default none
+   * @example kit.cache('zones', { tier: 'reference', ttl: '12h' })
+   */
+  tier?: CacheTierName
+  /**
+   * The Cache-Control header an HTTP response built from this cache's values should carry; read it back
+   * as `cache.cacheControl`. Each tier sets one.
+   * @default none
+   * @example kit.cache('catalog', { ttl: '10m', cacheControl: 'private, max-age=60' })
+   */
+  cacheControl?: string
 }
 
 /** Options of the in-process tier. */
@@ -163,6 +177,7 @@ export interface ResolvedCacheOptions {
   eagerRefresh: number | undefined
   lock: { waitMs: number; ttlMs: number } | undefined
   clone: boolean
+  cacheControl: string | undefined
 }
 
 const KNOWN = new Set([
@@ -181,12 +196,15 @@ const KNOWN = new Set([
   'eagerRefresh',
   'lock',
   'clone',
+  'tier',
+  'cacheControl',
 ])
 
 /** Validates cache options; throws InvalidOptionsError naming the cache and the option. */
-export function resolveCacheOptions(namespace: string, options: CacheOptions = {}): ResolvedCacheOptions {
+export function resolveCacheOptions(namespace: string, given: CacheOptions = {}): ResolvedCacheOptions {
   const where = `cache '${namespace}'`
-  checkOptionKeys(options, KNOWN, where)
+  checkOptionKeys(given, KNOWN, where)
+  const options = withTier(where, given)
   const serializer = options.serializer ?? new JsonSerializer()
   if (typeof serializer.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
     throw new InvalidOptionsError(
@@ -238,6 +256,7 @@ export function resolveCacheOptions(namespace: string, options: CacheOptions = {
     l1: resolveL1(where, options.l1, ttlMs),
     lock: resolveLock(where, options.lock),
     clone: flag(options.clone, false, `${where} clone`),
+    cacheControl: headerValue(where, options.cacheControl),
     serializer,
     json: serializer instanceof JsonSerializer ? serializer : undefined,
     compression,
@@ -281,6 +300,33 @@ function byteCount(value: number | undefined, fallback: number, name: string): n
   if (!Number.isInteger(value) || value < 0) {
     throw new InvalidOptionsError(
       `${name} must be a whole number of bytes >= 0, got ${JSON.stringify(value)}.`,
+    )
+  }
+  return value
+}
+
+/** The options over the tier's (a tier's fields apply unless the options set them). */
+function withTier(where: string, options: CacheOptions): CacheOptions {
+  const tier = options.tier
+  if (tier === undefined) return options
+  if (typeof tier !== 'string' || !Object.hasOwn(cacheTiers, tier)) {
+    throw new InvalidOptionsError(
+      `${where}: unknown tier ${JSON.stringify(tier)}; use one of ${Object.keys(cacheTiers).join(', ')}.`,
+    )
+  }
+  const merged: CacheOptions = { ...cacheTiers[tier] }
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined) (merged as Record<string, unknown>)[key] = value
+  }
+  return merged
+}
+
+function headerValue(where: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined
+  // A header value: visible ASCII and spaces only, so it cannot split or smuggle a header.
+  if (typeof value !== 'string' || !/^[\x20-\x7e]+$/.test(value) || value.trim() === '') {
+    throw new InvalidOptionsError(
+      `${where}: cacheControl must be a header value such as 'private, max-age=60', got ${JSON.stringify(value)}.`,
     )
   }
   return value

@@ -159,6 +159,11 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
   readonly namespace: string
   /** Every key of this cache starts with this. */
   readonly keyPrefix: string
+  /**
+   * The Cache-Control for HTTP responses built from this cache (its `cacheControl` option, or its tier's).
+   * @example if (products.cacheControl) res.set('Cache-Control', products.cacheControl)
+   */
+  readonly cacheControl: string | undefined
   readonly #options: ResolvedCacheOptions
   readonly #store: Store
   readonly #logger: Logger
@@ -182,6 +187,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
     super()
     this.namespace = namespace
     this.#options = resolveCacheOptions(namespace, options)
+    this.cacheControl = this.#options.cacheControl
     this.#store = context.store
     this.#logger = context.logger
     this.#tags = context.tags

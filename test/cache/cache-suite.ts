@@ -170,6 +170,25 @@ export function cacheSuite(name: string, setup: () => Promise<CacheSuiteSetup>):
       expect(() => kit.cache(named.namespace, { ttl: '2m' })).toThrow(/already exists with other options/)
     })
 
+    it('applies a tier preset: its ttl and Cache-Control, with fields set beside it taking precedence', async () => {
+      const reference = fresh({ tier: 'reference' })
+      expect(reference.cacheControl).toBe(kit.tiers.reference.cacheControl)
+      await reference.set('zone', { id: 1 })
+      expect(await reference.get('zone')).toEqual({ id: 1 })
+      // 24 h, not the 1 h default.
+      expect(await reference.ttl('zone')).toBeGreaterThan(23 * 3_600_000)
+
+      const shorter = fresh({ ...kit.tiers.analytics, ttl: '2m', cacheControl: 'private, max-age=60' })
+      expect(shorter.cacheControl).toBe('private, max-age=60')
+      await shorter.set('chart', [1, 2])
+      expect(await shorter.ttl('chart')).toBeLessThanOrEqual(120_000)
+      expect(fresh({ tier: 'detail', ttl: '10m' }).cacheControl).toBe('private, no-cache')
+      expect(fresh().cacheControl).toBeUndefined()
+
+      expect(() => fresh({ tier: 'hot' as never })).toThrow(/unknown tier "hot"; use one of reference/)
+      expect(() => fresh({ cacheControl: 'max-age=1\r\nSet-Cookie: a=b' })).toThrow(/cacheControl/)
+    })
+
     it('calls the factory once for 200 concurrent getOrSet of one missing key', async () => {
       const cache = fresh()
       let calls = 0

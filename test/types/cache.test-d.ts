@@ -3,7 +3,10 @@ import {
   type Cache,
   type CacheKey,
   type CacheMetricsSnapshot,
+  type CacheOptions,
   type CacheSerializer,
+  type CacheTierName,
+  type cacheTiers,
   createRedkit,
   JsonSerializer,
 } from '../../src/index.js'
@@ -25,6 +28,20 @@ describe('cache types', () => {
     expectTypeOf(products.getMany(['a', 'b'])).resolves.toEqualTypeOf<(Product | undefined)[]>()
     expectTypeOf(products.deletePattern('product:*')).resolves.toBeNumber()
     expectTypeOf(products.ttl('k')).resolves.toEqualTypeOf<number | undefined>()
+  })
+
+  it('tiers are cache options, by name or spread', () => {
+    expectTypeOf(kit.tiers).toEqualTypeOf<typeof cacheTiers>()
+    expectTypeOf(kit.tiers.reference).toMatchTypeOf<CacheOptions>()
+    expectTypeOf(kit.tiers.userContext.cacheControl).toBeString()
+    expectTypeOf<CacheTierName>().toEqualTypeOf<
+      'reference' | 'userContext' | 'list' | 'detail' | 'analytics'
+    >()
+    kit.cache('zones', { tier: 'reference', ttl: '12h' })
+    kit.cache('charts', { ...kit.tiers.analytics, swr: '30m' })
+    expectTypeOf(kit.cache('zones').cacheControl).toEqualTypeOf<string | undefined>()
+    // @ts-expect-error not a tier
+    kit.cache('x', { tier: 'hot' })
   })
 
   it('keys are strings or arrays of parts', () => {
