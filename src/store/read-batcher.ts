@@ -2,56 +2,25 @@
 // commands (N promises, N parser entries in the client) with one, which is cheaper for both sides.
 
 import type { Store } from './store.js'
-
-interface Waiter {
-  resolve(value: string | null): void
-  reject(error: unknown): void
-}
+import { TickBatcher } from './tick-batcher.js'
 
 /**
  * Reads keys through the store, one MGET per tick (up to `maxBatch` keys). For single-node Redis and
  * Sentinel: on Cluster an MGET would have to be split per slot, and the embedded store needs no batching.
  */
 export class ReadBatcher {
-  readonly #store: Store
-  readonly #maxBatch: number
-  #keys: string[] = []
-  #waiters: Waiter[] = []
+  readonly #batch: TickBatcher<string, string | null>
 
   constructor(store: Store, maxBatch = 512) {
-    this.#store = store
-    this.#maxBatch = maxBatch
+    this.#batch = new TickBatcher(
+      (keys) => (keys.length === 1 ? store.get(keys[0]!).then((value) => [value]) : store.mget(keys)),
+      maxBatch,
+    )
   }
 
   /** The value of `key` as text, or null; same as `store.get` except that a key of another type reads as null. */
   get(key: string): Promise<string | null> {
-    // process.nextTick runs after the microtasks of this turn, so reads those microtasks issue join in.
-    if (this.#keys.length === 0) process.nextTick(this.#flush)
-    return new Promise<string | null>((resolve, reject) => {
-      this.#keys.push(key)
-      this.#waiters.push({ resolve, reject })
-      if (this.#keys.length >= this.#maxBatch) this.#flush()
-    })
-  }
-
-  readonly #flush = (): void => {
-    const keys = this.#keys
-    const waiters = this.#waiters
-    if (keys.length === 0) return
-    this.#keys = []
-    this.#waiters = []
-    if (keys.length === 1) {
-      this.#store.get(keys[0]!).then(waiters[0]!.resolve, waiters[0]!.reject)
-      return
-    }
-    this.#store.mget(keys).then(
-      (values) => {
-        for (let i = 0; i < waiters.length; i++) waiters[i]!.resolve(values[i] ?? null)
-      },
-      (error: unknown) => {
-        for (const waiter of waiters) waiter.reject(error)
-      },
-    )
+    return this.#batch.add(key)
   }
 }
 

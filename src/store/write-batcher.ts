@@ -2,6 +2,7 @@
 // script call, so N concurrent requests cost the client one command instead of N. Single-node only.
 
 import type { Store } from './store.js'
+import { TickBatcher } from './tick-batcher.js'
 
 /**
  * The script: KEYS are the keys; ARGV holds value, ttl ms ('0' = none) and condition ('', NX, XX) per key.
@@ -40,69 +41,43 @@ return table.concat(results)`,
   },
 }
 
-interface Pending {
+interface Write {
   key: string
   value: string
   ttlMs: number
   condition: '' | 'NX' | 'XX'
-  resolve(saved: boolean): void
-  reject(error: unknown): void
 }
 
 /** Writes through one script call per tick (up to `maxBatch` keys); resolves like `store.set`. */
 export class WriteBatcher {
-  readonly #store: Store
-  readonly #maxBatch: number
-  #pending: Pending[] = []
+  readonly #batch: TickBatcher<Write, boolean>
 
   constructor(store: Store, maxBatch = 256) {
-    this.#store = store
-    this.#maxBatch = maxBatch
     store.defineScript(batchSetScript)
+    this.#batch = new TickBatcher(async (writes) => {
+      const args: (string | number)[] = []
+      for (const write of writes) args.push(write.value, write.ttlMs, write.condition)
+      const reply = await store.runScript(
+        batchSetScript.name,
+        writes.map((write) => write.key),
+        args,
+      )
+      if (typeof reply !== 'string') {
+        throw new TypeError('the batched SET script replied with something other than a string')
+      }
+      return Array.from(reply, (flag) => flag === '1')
+    }, maxBatch)
   }
 
   /** Stores a text value; resolves false when an NX/XX condition was not met. */
   set(key: string, value: string, ttlMs: number, condition?: 'NX' | 'XX'): Promise<boolean> {
-    if (this.#pending.length === 0) process.nextTick(this.#flush)
-    return new Promise<boolean>((resolve, reject) => {
-      // Whole ms, as SET PX wants them; 0 (or less) writes without expiry.
-      this.#pending.push({
-        key,
-        value,
-        ttlMs: ttlMs > 0 ? Math.ceil(ttlMs) : 0,
-        condition: condition ?? '',
-        resolve,
-        reject,
-      })
-      if (this.#pending.length >= this.#maxBatch) this.#flush()
+    // Whole ms, as SET PX wants them; 0 (or less) writes without expiry.
+    return this.#batch.add({
+      key,
+      value,
+      ttlMs: ttlMs > 0 ? Math.ceil(ttlMs) : 0,
+      condition: condition ?? '',
     })
-  }
-
-  readonly #flush = (): void => {
-    const batch = this.#pending
-    if (batch.length === 0) return
-    this.#pending = []
-    const args: (string | number)[] = []
-    for (const write of batch) args.push(write.value, write.ttlMs, write.condition)
-    this.#store
-      .runScript(
-        batchSetScript.name,
-        batch.map((write) => write.key),
-        args,
-      )
-      .then(
-        (replies) => {
-          if (typeof replies !== 'string' || replies.length !== batch.length) {
-            const error = new TypeError('the batched SET script replied with something unexpected')
-            for (const write of batch) write.reject(error)
-            return
-          }
-          for (let i = 0; i < batch.length; i++) batch[i]!.resolve(replies.charCodeAt(i) === 49)
-        },
-        (error: unknown) => {
-          for (const write of batch) write.reject(error)
-        },
-      )
   }
 }
 
