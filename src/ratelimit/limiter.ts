@@ -13,8 +13,7 @@ import type { Algorithm } from './algorithms/algorithm.js'
 import { fixedWindow } from './algorithms/fixed-window.js'
 import {
   type OpReply,
-  opCount,
-  opReply,
+  opReplies,
   packOpReplies,
   rateLimitScript,
   scriptArgs,
@@ -257,8 +256,7 @@ export class RateLimiter {
       [this.#keys.tagged(key)],
       [...this.#settings, op],
     )
-    opCount(reply)
-    return this.#result(key, opReply(reply as Buffer, 0))
+    return this.#result(key, opReplies(reply)[0]!)
   }
 
   /** Tells the other instances to drop `key` from their blocked cache. Best effort: a failure is logged. */

@@ -2,7 +2,7 @@
 // single node), and coalesces ops on the same key into one entry the script applies in order: still exact.
 
 import type { ScriptReply } from '../store/store.js'
-import { type OpReply, opCount, opReply } from './algorithms/rate-limit-script.js'
+import { type OpReply, opReplies } from './algorithms/rate-limit-script.js'
 
 /** Runs one script call: `ops[i]` is the op list of `keys[i]`; resolves the flat reply. */
 export type BatchExecutor = (keys: string[], ops: string[]) => Promise<ScriptReply>
@@ -90,20 +90,20 @@ export class ScriptBatcher {
     const ops = entries.map((entry) => entry.ops)
     this.#execute(keys, ops).then(
       (reply) => {
-        let count: number
+        const waiters = entries.flatMap((entry) => entry.waiters)
+        let replies: OpReply[]
         try {
-          count = opCount(reply)
+          replies = opReplies(reply)
+          if (replies.length !== waiters.length) {
+            throw new TypeError(
+              `the rate-limit script replied for ${replies.length} ops, not ${waiters.length}`,
+            )
+          }
         } catch (error) {
-          for (const entry of entries) for (const waiter of entry.waiters) waiter.reject(error)
+          for (const waiter of waiters) waiter.reject(error)
           return
         }
-        let index = 0
-        for (const entry of entries) {
-          for (const waiter of entry.waiters) {
-            if (index < count) waiter.resolve(opReply(reply as Buffer, index++))
-            else waiter.reject(new TypeError('the rate-limit script replied for fewer ops than it was sent'))
-          }
-        }
+        for (let i = 0; i < waiters.length; i++) waiters[i]!.resolve(replies[i]!)
       },
       (error: unknown) => {
         for (const entry of entries) for (const waiter of entry.waiters) waiter.reject(error)

@@ -5,12 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedkit, type RateLimitAlgorithm, type Redkit } from '../../src/index.js'
 import type { Algorithm } from '../../src/ratelimit/algorithms/algorithm.js'
 import { fixedWindow } from '../../src/ratelimit/algorithms/fixed-window.js'
-import {
-  opCount,
-  opReply,
-  rateLimitScript,
-  scriptArgs,
-} from '../../src/ratelimit/algorithms/rate-limit-script.js'
+import { opReplies, rateLimitScript, scriptArgs } from '../../src/ratelimit/algorithms/rate-limit-script.js'
 import { slidingWindow } from '../../src/ratelimit/algorithms/sliding-window.js'
 import { tokenBucket } from '../../src/ratelimit/algorithms/token-bucket.js'
 import { MemoryStore } from '../../src/store/memory/memory-store.js'
@@ -69,8 +64,7 @@ describe('twins give the replies of their Lua', () => {
             kit.store.runScript(script.name, keys, args),
             memory.runScript(script.name, keys, args),
           ])
-          const decode = (reply: unknown): number[] =>
-            Array.from({ length: opCount(reply) }, (_, i) => opReply(reply as Buffer, i)).flat()
+          const decode = (reply: unknown): number[] => opReplies(reply).flat()
           const a = decode(fromRedis)
           const b = decode(fromMemory)
           expect(a.length).toBe(b.length)

@@ -56,10 +56,7 @@ local function horizon()
   if s.count > 0 then return s.ends end
   return 0
 end
-local function encode(u, k, f)
-  if u then return struct.pack('<ddddd', s.ends, s.count, u, k, f) end
-  return struct.pack('<dd', s.ends, s.count)
-end
+local function encode() return struct.pack('<dd', s.ends, s.count) end
 `
 
 /**
@@ -110,10 +107,7 @@ local function horizon()
   if s.previous > 0 then return (index + 1) * window end
   return 0
 end
-local function encode(u, k, f)
-  if u then return struct.pack('<dddddd', index, s.current, s.previous, u, k, f) end
-  return struct.pack('<ddd', index, s.current, s.previous)
-end
+local function encode() return struct.pack('<ddd', index, s.current, s.previous) end
 `
 
 /**
@@ -142,10 +136,7 @@ local function horizon()
   if s.tat > now_us then return (math.floor(s.tat / 1000 / window) + 2) * window end
   return 0
 end
-local function encode(u, k, f)
-  if u then return struct.pack('<dddd', s.tat, u, k, f) end
-  return struct.pack('<d', s.tat)
-end
+local function encode() return struct.pack('<d', s.tat) end
 `
 
 /**
@@ -276,11 +267,9 @@ for i = 1, #KEYS do
     if target <= now then
       if stored then redis.call('DEL', key) end
     else
-      local value
+      local value = encode()
       if strikes > 0 or blocked_until > 0 then
-        value = encode(blocked_until, strikes, forget_at)
-      else
-        value = encode()
+        value = value .. struct.pack('<ddd', blocked_until, strikes, forget_at)
       end
       if target > old_target then
         redis.call('SET', key, value, 'PX', target - now)

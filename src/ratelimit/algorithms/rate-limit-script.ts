@@ -21,24 +21,25 @@ export type OpReply = readonly [
   blockedMs: number,
 ]
 
-/** How many op replies a script reply holds. @throws TypeError when it is not a whole packed reply */
-export function opCount(reply: unknown): number {
+/**
+ * The op replies in a packed script reply, in call order.
+ * @throws TypeError when it is not a whole packed reply
+ */
+export function opReplies(reply: unknown): OpReply[] {
   if (!Buffer.isBuffer(reply) || reply.length === 0 || reply.length % REPLY_BYTES !== 0) {
     throw new TypeError('the rate-limit script replied with something other than packed op replies')
   }
-  return reply.length / REPLY_BYTES
-}
-
-/** The reply of op `index` (0-based, in call order) in a packed script reply. */
-export function opReply(reply: Buffer, index: number): OpReply {
-  const at = index * REPLY_BYTES
-  return [
-    reply.readDoubleLE(at),
-    reply.readDoubleLE(at + 8),
-    reply.readDoubleLE(at + 16),
-    reply.readDoubleLE(at + 24),
-    reply.readDoubleLE(at + 32),
-  ]
+  const replies: OpReply[] = []
+  for (let at = 0; at < reply.length; at += REPLY_BYTES) {
+    replies.push([
+      reply.readDoubleLE(at),
+      reply.readDoubleLE(at + 8),
+      reply.readDoubleLE(at + 16),
+      reply.readDoubleLE(at + 24),
+      reply.readDoubleLE(at + 32),
+    ])
+  }
+  return replies
 }
 
 /** Packs op replies (REPLY_WIDTH numbers each, flat) the way the script does. */
