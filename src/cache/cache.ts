@@ -685,6 +685,12 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
       }
       if (acquired !== false) {
         try {
+          if (acquired) {
+            // The holder before us may have stored the value after our read missed and released the
+            // lock before we asked for it: read again, so its value is not built a second time.
+            const fresh = await this.#readFresh<T>(fullKey)
+            if (fresh) return fresh.value
+          }
           return await this.#build(fullKey, factory, options, fallback)
         } finally {
           if (acquired) this.#store.runScript(RELEASE_LOCK_SCRIPT.name, [lockKey], [token]).catch(() => {})
@@ -694,11 +700,8 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
       this.#metrics.lockWaits++
       await new Promise((resolve) => setTimeout(resolve, pause))
       pause = Math.min(LOCK_POLL_MAX_MS, pause * 2)
-      const found = await this.#read<T>(fullKey)
-      if (typeof found === 'object' && Date.now() < found.freshUntil) {
-        this.#remember(fullKey, found)
-        return found.value
-      }
+      const fresh = await this.#readFresh<T>(fullKey)
+      if (fresh) return fresh.value
       if (Date.now() >= deadline) return this.#build(fullKey, factory, options, fallback)
     }
   }
@@ -893,6 +896,14 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
   }
 
   /** Reads and decodes one key: what was found, MISS, or UNAVAILABLE. */
+  /** The stored entry when it is fresh (kept in L1 too), else undefined. */
+  async #readFresh<T>(fullKey: string): Promise<Found<T> | undefined> {
+    const found = await this.#read<T>(fullKey)
+    if (typeof found !== 'object' || Date.now() >= found.freshUntil) return undefined
+    this.#remember(fullKey, found)
+    return found
+  }
+
   #read<T>(fullKey: string): Promise<Lookup<T>> {
     return (this.#batcher ? this.#batcher.get(fullKey) : this.#store.get(fullKey)).then(
       (raw) => (raw === null ? MISS : this.#decode<T>(fullKey, raw)),

@@ -190,6 +190,33 @@ export function resilienceSuite(
       await expect(cache.warm([], { concurrency: 0 })).rejects.toThrow(/concurrency/)
     })
 
+    it('lock: a value the previous holder stored after our miss is not built again once we hold the lock', async () => {
+      const cache = fresh({ ttl: '1m', lock: { wait: '5s', ttl: '5s' } })
+      const store = kit.store
+      const set = store.set
+      // Another instance finishes between this caller's read (a miss) and its taking the lock: it stores
+      // its value and releases the lock just before our SET NX of the lock key.
+      store.set = async function (this: typeof store, ...args: Parameters<typeof set>) {
+        const [key, , options] = args
+        if (options?.condition === 'NX' && key.includes('lock')) {
+          store.set = set
+          await cache.set('k', 'built elsewhere')
+        }
+        return set.apply(this, args)
+      }
+      let calls = 0
+      try {
+        const value = await cache.getOrSet('k', () => {
+          calls++
+          return 'built here'
+        })
+        expect(value).toBe('built elsewhere')
+        expect(calls).toBe(0)
+      } finally {
+        store.set = set
+      }
+    })
+
     it('refuses invalid combinations at construction', () => {
       expect(() => fresh({ ttl: 0, swr: '1m' })).toThrow(/swr and grace need a ttl/)
       expect(() => fresh({ grace: -1 })).toThrow(InvalidOptionsError)
