@@ -14,7 +14,9 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   splitting: true,
+  // import.meta.url in the CommonJS build (queue-connection.ts loads optional peers with createRequire).
+  shims: true,
   treeshake: true,
   loader: { '.lua': 'text' },
-  external: ['ioredis', 'express', 'fastify', 'bullmq', 'express-session'],
+  external: ['@redis/client', 'ioredis', 'express', 'fastify', 'bullmq', 'express-session'],
 })

@@ -30,6 +30,23 @@ export class RedisUnavailableError extends RedkitError {
   }
 }
 
+/**
+ * Redis refused redkit's credentials or permissions: a wrong password or user (`WRONGPASS`), a server
+ * that wants a password none was given for (`NOAUTH`), or an ACL user without the right (`NOPERM`).
+ * Counts as Redis being unavailable (the cache serves its factory, the limiter its failure policy).
+ */
+export class RedisAuthError extends RedisUnavailableError {
+  override readonly code = 'REDKIT_AUTH'
+}
+
+/**
+ * The database index redkit was configured with cannot be selected (above the server's `databases`,
+ * or SELECT is not allowed, as on Cluster). Nothing is read or written rather than use another database.
+ */
+export class RedisDatabaseError extends RedisUnavailableError {
+  override readonly code = 'REDKIT_DATABASE'
+}
+
 /** A command did not answer within `commandTimeout`. */
 export class CommandTimeoutError extends RedisUnavailableError {
   constructor(command: string, timeoutMs: number, options?: { cause?: unknown }) {
@@ -62,6 +79,14 @@ export class StoreCommandError extends RedkitError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, 'REDKIT_COMMAND', options)
   }
+}
+
+/**
+ * Redis is full (`OOM command not allowed when used memory > 'maxmemory'`, under `noeviction`): a write was
+ * refused. Reads still work; the cache returns the value it computed and counts the failed write.
+ */
+export class RedisOutOfMemoryError extends StoreCommandError {
+  override readonly code = 'REDKIT_OOM'
 }
 
 /** A value could not be serialized for the cache (a function, a symbol, a cycle, a `__proto__` key...). */

@@ -3,7 +3,6 @@
 
 import { EventEmitter } from 'node:events'
 import { inspect } from 'node:util'
-import type { Cluster, Redis } from 'ioredis'
 import { Bus } from './bus/bus.js'
 import { Cache } from './cache/cache.js'
 import type { CacheOptions } from './cache/cache-options.js'
@@ -13,6 +12,7 @@ import type { ResolvedOptions } from './config/options.js'
 import type { BreakerState, BreakerStateChange } from './connection/circuit-breaker.js'
 import { ConnectionManager } from './connection/connection-manager.js'
 import { type HealthReport, memoryHealth, parseInfo, redisHealth } from './connection/health.js'
+import { createQueueConnection, type QueueConnection } from './connection/queue-connection.js'
 import { errorMessage, InvalidOptionsError } from './errors.js'
 import type { FeatureContext } from './feature-context.js'
 import { KeyBuilder, stableJson } from './keys/key-builder.js'
@@ -69,6 +69,7 @@ export class Redkit extends EventEmitter<RedkitEvents> {
   #tags: TagVersions | undefined
   readonly #manager: ConnectionManager | undefined
   #closing: Promise<void> | undefined
+  #queue: QueueConnection | undefined
 
   /** @internal use `createRedkit()` */
   constructor(options: ResolvedOptions) {
@@ -220,21 +221,27 @@ export class Redkit extends EventEmitter<RedkitEvents> {
 
   /**
    * The connection to give BullMQ (`new Queue(name, { connection: kit.queueConnection() })`): its own
-   * socket, `maxRetriesPerRequest: null`, no key prefix. Created once; BullMQ duplicates it for blocking
-   * workers. Logs a warning when the server's `maxmemory-policy` is not `noeviction`, since evicted
+   * socket that waits for Redis instead of failing (what BullMQ needs), no key prefix. On a single node it
+   * is node-redis in BullMQ's own adapter (`createNodeRedisClient`); on Cluster and Sentinel, which that
+   * adapter does not cover, an ioredis client (install `ioredis`). Created once; BullMQ duplicates it for
+   * blocking workers; `kit.close()` closes it. Logs a warning when the server's `maxmemory-policy` is not `noeviction`, since evicted
    * queue keys lose jobs.
    * @throws InvalidOptionsError in memory mode: BullMQ needs a real Redis.
    */
-  queueConnection(): Redis | Cluster {
+  queueConnection(): QueueConnection {
     if (!this.#manager) {
       throw new InvalidOptionsError(
         'queueConnection() needs a Redis server: BullMQ cannot run on the embedded store. Set REDIS_URL.',
       )
     }
-    const fresh = !this.#manager.existing('queue')
-    const client = this.#manager.client('queue')
-    if (fresh) this.#checkEvictionPolicy(client)
-    return client
+    if (!this.#queue) {
+      this.#queue = createQueueConnection(this.#manager, this.#options)
+      this.#cleanups.push(async () => {
+        await this.#queue?.quit().catch(() => {})
+      })
+      this.#checkEvictionPolicy(this.#manager)
+    }
+    return this.#queue
   }
 
   /**
@@ -265,10 +272,10 @@ export class Redkit extends EventEmitter<RedkitEvents> {
     return { mode: this.mode, target: this.#options.describe, prefix: this.prefix }
   }
 
-  #checkEvictionPolicy(client: Redis | Cluster): void {
+  #checkEvictionPolicy(manager: ConnectionManager): void {
     const logger = this.#options.logger
-    client
-      .info('memory')
+    manager
+      .runUncounted('INFO', (c) => c.send(['INFO', 'memory']) as Promise<string>)
       .then((info) => {
         const policy = parseInfo(info).maxmemory_policy
         if (policy && policy !== 'noeviction') {

@@ -110,6 +110,14 @@ export class CircuitBreaker extends EventEmitter<{ stateChange: [BreakerStateCha
     this.#recordFailure(error)
   }
 
+  /**
+   * Ends the cooldown of an open breaker now, so the next call is the half-open probe: for when the
+   * connection itself reports that the server is back.
+   */
+  expireCooldown(): void {
+    if (this.#state === 'open') this.#openedAt = this.#now() - this.cooldownMs
+  }
+
   /** Closes the breaker at once (e.g. after a successful reconnect). */
   reset(): void {
     this.#failures = 0

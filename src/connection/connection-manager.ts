@@ -1,28 +1,29 @@
-// Owns every socket redkit opens: one auto-pipelined command connection, one subscriber, and on request
-// one BullMQ connection. Each is created lazily on first use (so concurrent first calls share it) and
-// every command goes through the circuit breaker with a command timeout.
+// Owns every socket redkit opens: one command connection (node-redis pipelines what is queued before
+// its next write), one subscriber, and on request one BullMQ connection. Each is created lazily on first
+// use, so concurrent first calls share it; every command goes through the breaker and the timeout.
 
 import { EventEmitter } from 'node:events'
-import { Cluster, type ClusterOptions, Redis, type RedisOptions, ReplyError } from 'ioredis'
-import type { ResolvedOptions, ResolvedTarget } from '../config/options.js'
-import {
-  CommandTimeoutError,
-  errorMessage,
-  RedisUnavailableError,
-  RedkitClosedError,
-  RedkitError,
-  StoreCommandError,
-} from '../errors.js'
+import type { RedisClientType, RedisClusterType } from '@redis/client'
+import type { ResolvedOptions } from '../config/options.js'
+import { errorMessage, RedkitClosedError } from '../errors.js'
 import { type BreakerStateChange, CircuitBreaker } from './circuit-breaker.js'
+import { isConnectionFailure, redact, scrubError, translateClientError } from './client-errors.js'
+import { CommandDeadlines } from './command-deadlines.js'
 import { CommandWatchdog } from './command-watchdog.js'
+import {
+  ClusterCommands,
+  type CommandClient,
+  type ConnectionRole,
+  createRawClient,
+  NodeCommands,
+  type RawClient,
+  type RedisTarget,
+  retryDelay,
+  SentinelCommands,
+} from './redis-clients.js'
 
-/** The connections redkit opens, each at most once per process. */
-export type ConnectionRole = 'command' | 'subscriber' | 'queue'
-
-/** An ioredis client: single node / sentinel, or cluster. */
-export type RedisClient = Redis | Cluster
-
-type RedisTarget = Exclude<ResolvedTarget, { mode: 'memory' }>
+export { isConnectionFailure } from './client-errors.js'
+export type { CommandClient, ConnectionRole } from './redis-clients.js'
 
 interface ManagerEvents {
   stateChange: [BreakerStateChange]
@@ -30,29 +31,188 @@ interface ManagerEvents {
   subscriberReconnect: []
 }
 
-/** Reply errors that mean "the server cannot serve right now", which count for the breaker. */
-const UNAVAILABLE_REPLY = /^(LOADING|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|READONLY)\b/
+/** Where a connection stands. */
+export type ConnectionState = 'idle' | 'connecting' | 'ready' | 'down' | 'closed'
+
+/** Why the watchdog dropped a connection: what its pending commands are rejected with. */
+class StalledError extends Error {
+  constructor() {
+    super('Command timed out')
+    this.name = 'TimeoutError'
+  }
+}
 
 /**
- * Creates and guards the ioredis connections of one redkit instance.
+ * One role's client and what is known of it: its state, the last failure (what fast-failing callers
+ * are told), and the gate callers wait at while the very first connection is being made.
+ */
+class Connection {
+  readonly role: ConnectionRole
+  readonly raw: RawClient
+  readonly commands: CommandClient
+  state: ConnectionState = 'idle'
+  lastError: Error | undefined
+  #gate: { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | undefined
+  #everReady = false
+  #lostSinceReady = false
+  readonly #manager: ConnectionManager
+
+  constructor(manager: ConnectionManager, role: ConnectionRole, raw: RawClient, commands: CommandClient) {
+    this.#manager = manager
+    this.role = role
+    this.raw = raw
+    this.commands = commands
+  }
+
+  get ready(): boolean {
+    return this.state === 'ready'
+  }
+
+  /** Starts connecting if nothing did yet. */
+  open(): void {
+    if (this.state !== 'idle') return
+    this.state = 'connecting'
+    this.#connect()
+  }
+
+  #connect(): void {
+    ;(this.raw as { connect(): Promise<unknown> }).connect().then(
+      () => this.#ready(),
+      (error: unknown) => this.#failed(error instanceof Error ? error : new Error(String(error)), true),
+    )
+  }
+
+  /**
+   * Resolves when the connection is ready; rejects at once when it is down, or after `timeoutMs` when the
+   * first connection takes that long (a server that accepts but does not answer).
+   */
+  whenReady(timeoutMs: number): Promise<void> {
+    this.open()
+    if (this.state === 'ready') return Promise.resolve()
+    if (this.state === 'down' || this.state === 'closed') return Promise.reject(this.lastError)
+    if (!this.#gate) {
+      let resolve!: () => void
+      let reject!: (error: unknown) => void
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res
+        reject = rej
+      })
+      const gate = { promise, resolve, reject }
+      this.#gate = gate
+      const timer = setTimeout(() => {
+        if (this.#gate !== gate) return
+        this.#gate = undefined
+        reject(new StalledError())
+      }, timeoutMs)
+      timer.unref()
+      promise.then(
+        () => clearTimeout(timer),
+        () => clearTimeout(timer),
+      )
+    }
+    return this.#gate.promise
+  }
+
+  /** Wired as the client's `ready` event (single node) or after a successful connect (Cluster, Sentinel). */
+  #ready(): void {
+    if (this.state === 'closed') return
+    const recovered = this.#everReady && this.#lostSinceReady
+    const wasDown = this.lastError !== undefined
+    this.state = 'ready'
+    this.lastError = undefined
+    this.#everReady = true
+    this.#lostSinceReady = false
+    this.#gate?.resolve()
+    this.#gate = undefined
+    this.#manager.connectionReady(this, recovered, wasDown)
+  }
+
+  /** A connection attempt failed, or an established connection was lost. */
+  #failed(cause: Error, fromConnect: boolean): void {
+    if (this.state === 'closed') return
+    this.lastError = cause
+    if (this.#everReady) this.#lostSinceReady = true
+    this.state = 'down'
+    const gate = this.#gate
+    this.#gate = undefined
+    if (gate) gate.reject(cause)
+    this.#manager.connectionFailed(this, cause)
+    // A single node retries by itself (its reconnect strategy); a Cluster or Sentinel connect that
+    // failed as a whole is retried here, with the same backoff.
+    if (fromConnect && this.#manager.retriesItself(this) === false) {
+      const timer = setTimeout(
+        () => {
+          if (this.state === 'down') this.#connect()
+        },
+        retryDelay(this.#retries++),
+      )
+      timer.unref()
+    }
+  }
+
+  #retries = 0
+
+  /** Events the client reports by itself (single node, and node errors on Cluster). */
+  wire(): void {
+    const raw = this.raw as unknown as EventEmitter
+    raw.on('error', (error: unknown) => this.#manager.clientError(this, error))
+    if (this.commands instanceof NodeCommands) {
+      raw.on('ready', () => this.#ready())
+      raw.on('end', () => {
+        if (this.state === 'ready') this.state = 'down'
+      })
+    }
+  }
+
+  /** Called by the reconnect strategy of a single-node client for every failed attempt. */
+  attemptFailed(retries: number, cause: Error): number {
+    this.#failed(cause, false)
+    return retryDelay(retries)
+  }
+
+  /** Marks the connection down after the watchdog dropped it; callers fail fast until it is back. */
+  stalled(error: Error): void {
+    this.#failed(error, false)
+  }
+
+  /** A connect promise of a single node never rejects on its own (it retries); others do. */
+  close(): void {
+    this.state = 'closed'
+    this.#gate?.reject(new RedkitClosedError())
+    this.#gate = undefined
+  }
+}
+
+/**
+ * Creates and guards the node-redis connections of one redkit instance.
  * Internal: features reach Redis through the store, never through this class.
  */
 export class ConnectionManager extends EventEmitter<ManagerEvents> {
   readonly breaker: CircuitBreaker
   readonly #options: ResolvedOptions
   readonly #target: RedisTarget
-  readonly #clients = new Map<ConnectionRole, RedisClient>()
-  #command: RedisClient | undefined
+  readonly #connections = new Map<ConnectionRole, Connection>()
+  readonly #secrets: string[]
+  #command: Connection | undefined
   #watchdog: CommandWatchdog | undefined
+  #deadlines: CommandDeadlines | undefined
   #inFlight = 0
   #drained: (() => void) | undefined
   #closing: Promise<void> | undefined
+  /** When the last OOM reply was seen (health reports `degraded` for a while after). */
+  lastOutOfMemoryAt = 0
 
   constructor(options: ResolvedOptions) {
     super()
     if (options.target.mode === 'memory') throw new Error('ConnectionManager needs a Redis target')
     this.#options = options
     this.#target = options.target
+    this.#secrets = [
+      options.target.password,
+      'sentinelPassword' in options.target ? options.target.sentinelPassword : undefined,
+    ]
+      .filter((secret) => secret !== undefined)
+      .map((secret) => secret.reveal())
     this.breaker = new CircuitBreaker({
       threshold: options.breaker.threshold,
       cooldownMs: options.breaker.cooldownMs,
@@ -65,7 +225,7 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
           from: change.from,
           to: change.to,
           target: options.describe,
-          error: change.error === undefined ? undefined : errorMessage(change.error),
+          error: change.error === undefined ? undefined : this.#safeMessage(change.error),
         },
         `redkit: Redis circuit breaker ${change.to}`,
       )
@@ -78,35 +238,57 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
     return this.#closing !== undefined
   }
 
-  /** The client of a role, created on first use. Creation is synchronous, so concurrent callers share one. */
-  client(role: ConnectionRole): RedisClient {
-    if (this.#closing) throw new RedkitClosedError()
-    let client = this.#clients.get(role)
-    if (!client) {
-      client = this.#create(role)
-      this.#clients.set(role, client)
-      if (role === 'command') this.#command = client
-    }
-    return client
+  /** Printable target, credentials removed. */
+  get describe(): string {
+    return this.#options.describe
   }
 
-  /** The client of a role if it was created, without creating it. */
-  existing(role: ConnectionRole): RedisClient | undefined {
-    return this.#clients.get(role)
+  /** The commands of a role, its connection created (and opening) on first use. */
+  client(role: ConnectionRole): CommandClient {
+    return this.#connection(role).commands
+  }
+
+  /** The raw node-redis client of a role (created on first use), for BullMQ's adapter. */
+  raw(role: ConnectionRole): RawClient {
+    const connection = this.#connection(role)
+    connection.open()
+    return connection.raw
+  }
+
+  /** The state of a role's connection, `idle` when it was never needed. */
+  state(role: ConnectionRole): { state: ConnectionState; error?: string } {
+    const connection = this.#connections.get(role)
+    if (!connection) return { state: 'idle' }
+    const error = connection.lastError
+    return error === undefined
+      ? { state: connection.state }
+      : { state: connection.state, error: this.#describeFailure(connection, error) }
+  }
+
+  /** Whether a role's connection exists. */
+  has(role: ConnectionRole): boolean {
+    return this.#connections.has(role)
   }
 
   /**
    * Runs a command on the command connection through the breaker. Connection errors and timeouts
-   * become {@link RedisUnavailableError}; Redis reply errors (WRONGTYPE, OOM...) pass through unchanged.
+   * become {@link RedisUnavailableError} (or its auth/database subtypes); reply errors become
+   * `StoreCommandError` (`RedisOutOfMemoryError` for OOM).
    */
-  run<R, T = R>(command: string, fn: (client: RedisClient) => Promise<R>, map?: (reply: R) => T): Promise<T> {
+  run<R, T = R>(
+    command: string,
+    fn: (client: CommandClient) => Promise<R>,
+    map?: (reply: R) => T,
+  ): Promise<T> {
     if (this.#closing) return Promise.reject(new RedkitClosedError())
     const admission = this.breaker.admit()
     if (admission instanceof Error) return Promise.reject(admission)
-    const client = this.#command ?? this.client('command')
+    const connection = this.#command ?? this.#connection('command')
+    if (!connection.ready) return this.#runWhenReady(connection, command, fn, map, admission)
     this.#inFlight++
+    const call = fn(connection.commands) as Promise<R>
     // One .then per command: this wrapper sits on every call, so it allocates as little as it can.
-    return fn(client).then(
+    return (this.#deadlines ? this.#deadlines.track(call) : call).then(
       (reply) => {
         this.#settled()
         this.breaker.succeeded(admission)
@@ -114,24 +296,91 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
       },
       (error: unknown) => {
         this.#settled()
-        this.breaker.failed(error, admission, isConnectionFailure(error))
-        throw this.#translate(command, error)
+        return this.#fail(command, error, admission)
       },
     )
   }
 
-  /** Like {@link run}, on the subscriber connection (SUBSCRIBE and friends). */
-  runSubscriber<T>(command: string, fn: (client: RedisClient) => Promise<T>): Promise<T> {
+  #runWhenReady<R, T>(
+    connection: Connection,
+    command: string,
+    fn: (client: CommandClient) => Promise<R>,
+    map: ((reply: R) => T) | undefined,
+    admission: boolean,
+  ): Promise<T> {
+    return connection.whenReady(this.#options.commandTimeoutMs).then(
+      () => {
+        this.#inFlight++
+        const call = fn(connection.commands) as Promise<R>
+        return (this.#deadlines ? this.#deadlines.track(call) : call).then(
+          (reply) => {
+            this.#settled()
+            this.breaker.succeeded(admission)
+            return map ? map(reply) : (reply as unknown as T)
+          },
+          (error: unknown) => {
+            this.#settled()
+            return this.#fail(command, error, admission)
+          },
+        )
+      },
+      (error: unknown) => this.#fail(command, error, admission),
+    )
+  }
+
+  #fail(command: string, error: unknown, admission: boolean): never {
+    // A client saying "offline" or "closed" is only the symptom: the connection's last failure is the cause.
+    const connection = this.#command
+    const cause = isSymptom(error) && connection?.lastError ? connection.lastError : error
+    const translated = this.#translate(command, cause)
+    this.breaker.failed(translated, admission, isConnectionFailure(translated))
+    throw translated
+  }
+
+  /**
+   * Runs a command outside the breaker's count (neither its success nor its failure counts): for
+   * diagnostics such as INFO, which a restricted ACL user may not run while everything else works.
+   */
+  runUncounted<R>(command: string, fn: (client: CommandClient) => Promise<R>): Promise<R> {
     if (this.#closing) return Promise.reject(new RedkitClosedError())
-    const client = this.client('subscriber')
-    return fn(client).catch((error: unknown) => {
+    const connection = this.#command ?? this.#connection('command')
+    return connection
+      .whenReady(this.#options.commandTimeoutMs)
+      .then(() => fn(connection.commands))
+      .catch((error: unknown) => {
+        throw this.#translate(command, error)
+      })
+  }
+
+  /**
+   * Like {@link run}, on the subscriber connection (SUBSCRIBE and friends). Waits for the connection up to
+   * `connectTimeout + commandTimeout`; with `detachWhenDown`, a call made while the connection is down
+   * resolves at once (the client drops the channel from what it resubscribes to, and the server forgot it).
+   */
+  runSubscriber<T>(
+    command: string,
+    fn: (client: RawClient) => Promise<T>,
+    options: { detachWhenDown?: boolean } = {},
+  ): Promise<T | undefined> {
+    if (this.#closing) return Promise.reject(new RedkitClosedError())
+    const connection = this.#connection('subscriber')
+    const waitMs = this.#options.connectTimeoutMs + this.#options.commandTimeoutMs
+    if (options.detachWhenDown && !connection.ready) {
+      fn(connection.raw).catch(() => {})
+      return Promise.resolve(undefined)
+    }
+    // A single node queues the command until it is connected; a Cluster needs its slots first.
+    connection.open()
+    const ready = this.retriesItself(connection) ? Promise.resolve() : connection.whenReady(waitMs)
+    const call = ready.then(() => fn(connection.raw))
+    return withTimeout(call, waitMs, () => new StalledError()).catch((error: unknown) => {
       throw this.#translate(command, error)
     })
   }
 
   /**
    * Closes every connection: waits for in-flight commands up to `closeTimeout`, sends QUIT,
-   * and disconnects whatever did not finish. Idempotent.
+   * and drops whatever did not finish. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close()
@@ -143,23 +392,124 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
     if (this.#inFlight > 0) {
       await Promise.race([new Promise<void>((resolve) => (this.#drained = resolve)), delay(deadline)])
     }
+    this.#watchdog?.stop()
+    this.#deadlines?.stop()
     await Promise.all(
-      [...this.#clients.values()].map(async (client) => {
-        if (client.status === 'wait' || client.status === 'end') {
-          client.disconnect()
-          return
+      [...this.#connections.values()].map(async (connection) => {
+        const wasReady = connection.ready
+        connection.close()
+        const raw = connection.raw as unknown as {
+          isOpen: boolean
+          close?: () => Promise<void>
+          quit?: () => Promise<unknown>
+          destroy(): unknown
+        }
+        if (wasReady && raw.isOpen) {
+          try {
+            const quit = raw.close ? raw.close() : raw.quit?.()
+            await Promise.race([quit, delay(Math.min(deadline, 1000)).then(() => Promise.reject())])
+            return
+          } catch {
+            // QUIT could not be delivered (server gone or hung): drop the socket instead.
+          }
         }
         try {
-          await Promise.race([client.quit(), delay(Math.min(deadline, 1000)).then(() => Promise.reject())])
+          if (raw.isOpen) await raw.destroy()
         } catch {
-          // QUIT could not be delivered (server gone or hung): drop the socket instead.
+          // Already closed.
         }
-        client.disconnect()
       }),
     )
-    this.#clients.clear()
+    this.#connections.clear()
     this.#command = undefined
-    this.#watchdog?.stop()
+  }
+
+  /** @internal the connection of a role became ready. */
+  connectionReady(connection: Connection, recovered: boolean, wasDown: boolean): void {
+    if (recovered || wasDown) {
+      this.#options.logger.info(
+        { role: connection.role, target: this.#options.describe },
+        'redkit: reconnected',
+      )
+    }
+    if (connection.role === 'subscriber' && recovered) this.emit('subscriberReconnect')
+    // The connection itself says the server is back: probe now instead of waiting out the cooldown.
+    if (connection.role === 'command' && this.breaker.state !== 'closed') {
+      this.breaker.expireCooldown()
+      this.run('PING', (c) => c.send(['PING'])).catch(() => {})
+    }
+  }
+
+  /** @internal a connection attempt of a role failed or its connection was lost. */
+  connectionFailed(connection: Connection, cause: Error): void {
+    this.#options.logger.debug(
+      { role: connection.role, error: this.#describeFailure(connection, cause) },
+      'redkit: connection failed',
+    )
+  }
+
+  /** @internal an `error` event of a client. */
+  clientError(connection: Connection, error: unknown): void {
+    this.#options.logger.debug(
+      { role: connection.role, error: this.#safeMessage(error) },
+      'redkit: connection error',
+    )
+  }
+
+  /** @internal whether the client of a connection reconnects by itself (single node) or needs help. */
+  retriesItself(connection: Connection): boolean {
+    return connection.commands instanceof NodeCommands
+  }
+
+  #connection(role: ConnectionRole): Connection {
+    if (this.#closing) throw new RedkitClosedError()
+    let connection = this.#connections.get(role)
+    if (connection) return connection
+    // A single node's failed attempts are the connection's; on Cluster or Sentinel they are one node's,
+    // and the client routes around them (commands for that node fail fast while it is away).
+    const single = this.#target.mode === 'redis'
+    const hooks = {
+      reconnect: (retries: number, cause: Error) =>
+        single ? connection!.attemptFailed(retries, cause) : this.#nodeAttemptFailed(role, retries, cause),
+    }
+    const raw = createRawClient(this.#options, this.#target, role, hooks)
+    const commands =
+      this.#target.mode === 'cluster'
+        ? new ClusterCommands(raw as RedisClusterType)
+        : this.#target.mode === 'sentinel'
+          ? new SentinelCommands(raw as never)
+          : new NodeCommands(raw as RedisClientType)
+    connection = new Connection(this, role, raw, commands)
+    connection.wire()
+    this.#connections.set(role, connection)
+    if (role === 'command') {
+      this.#command = connection
+      if (commands instanceof NodeCommands) this.#watch(connection, commands.raw)
+      else this.#deadlines = new CommandDeadlines(this.#options.commandTimeoutMs)
+    }
+    return connection
+  }
+
+  /**
+   * A single node's command timeout: one watchdog for the connection, nothing per command. On a stall it
+   * drops the connection (every pending command fails at once) and opens a new one.
+   */
+  #watch(connection: Connection, raw: RedisClientType): void {
+    this.#watchdog = new CommandWatchdog(
+      this.#options.commandTimeoutMs,
+      () => this.#inFlight,
+      () => {
+        if (!raw.isReady || this.#closing) return
+        connection.stalled(new StalledError())
+        raw.destroy()
+        raw.connect().catch(() => {})
+      },
+    )
+  }
+
+  #nodeAttemptFailed(role: ConnectionRole, retries: number, cause: Error): number {
+    this.#options.logger.debug({ role, error: this.#safeMessage(cause) }, 'redkit: node connection failed')
+    return retryDelay(retries)
   }
 
   #settled(): void {
@@ -169,129 +519,45 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
   }
 
   #translate(command: string, error: unknown): unknown {
-    if (error instanceof RedkitError) return error
-    if (!isConnectionFailure(error)) {
-      // The server refused the command itself (WRONGTYPE, OOM...): same class as the embedded store's.
-      return error instanceof ReplyError
-        ? new StoreCommandError((error as Error).message, { cause: error })
-        : error
-    }
-    const message = errorMessage(error)
-    if (/timed out/i.test(message)) {
-      return new CommandTimeoutError(command, this.#options.commandTimeoutMs, { cause: error })
-    }
-    return new RedisUnavailableError(
-      `Redis at ${this.#options.describe} is unavailable (${command}: ${message}). Check that the server is up and reachable.`,
-      { cause: error },
-    )
+    const translated = translateClientError(error, {
+      command,
+      where: this.#where(),
+      timeoutMs: this.#options.commandTimeoutMs,
+      secrets: this.#secrets,
+    })
+    if ((translated as { code?: string }).code === 'REDKIT_OOM') this.lastOutOfMemoryAt = Date.now()
+    return translated
   }
 
-  #create(role: ConnectionRole): RedisClient {
-    const base = this.#baseOptions(role)
+  #describeFailure(connection: Connection, error: Error): string {
+    return errorMessage(this.#translate(connection.role, error))
+  }
+
+  #safeMessage(error: unknown): string {
+    return redact(errorMessage(scrubError(error, this.#secrets)), this.#secrets)
+  }
+
+  #where(): string {
     const target = this.#target
-    let client: RedisClient
-    if (target.mode === 'cluster') {
-      const clusterOptions: ClusterOptions = {
-        lazyConnect: true,
-        enableAutoPipelining: role === 'command',
-        maxRedirections: 16,
-        retryDelayOnFailover: 100,
-        retryDelayOnClusterDown: 100,
-        // Cluster refreshes its own slots; the per-node options carry auth, TLS and timeouts.
-        redisOptions: base,
-        clusterRetryStrategy: (times) => retryDelay(times),
-        enableOfflineQueue: true,
-        slotsRefreshTimeout: this.#options.connectTimeoutMs,
-        ...(role === 'queue' ? { maxRetriesPerRequest: null } : {}),
-      } as ClusterOptions
-      if (target.tls) clusterOptions.dnsLookup = (address, callback) => callback(null, address)
-      client = new Cluster(
-        target.nodes.map((node) => ({ host: node.host, port: node.port })),
-        clusterOptions,
-      )
-    } else if (target.mode === 'sentinel') {
-      client = new Redis({
-        ...base,
-        sentinels: target.sentinels.map((node) => ({ host: node.host, port: node.port })),
-        name: target.name,
-        db: target.db,
-        sentinelPassword: target.sentinelPassword?.reveal(),
-        sentinelRetryStrategy: (times) => retryDelay(times),
-      })
-    } else {
-      client = new Redis({ ...base, host: target.host, port: target.port, db: target.db })
-    }
-    if (role === 'command' && !(client instanceof Cluster)) this.#watch(client)
-    this.#observe(role, client)
-    return client
-  }
-
-  /**
-   * Moves the command timeout of a single-node command connection from ioredis (a timer per command)
-   * to one watchdog per connection, which costs nothing per command. Cluster keeps per-command
-   * timers: replies are ordered per node, not across the cluster.
-   */
-  #watch(client: Redis): void {
-    if (!CommandWatchdog.supports(client)) return
-    client.options.commandTimeout = undefined
-    this.#watchdog = new CommandWatchdog(client, this.#options.commandTimeoutMs, () => this.#inFlight)
-  }
-
-  #baseOptions(role: ConnectionRole): RedisOptions {
-    const target = this.#target
-    return {
-      username: target.username,
-      password: target.password?.reveal(),
-      tls: target.tls,
-      connectionName: `${this.#options.app}:${role}`,
-      lazyConnect: true,
-      // RESP2 is understood by every server, proxy and managed service redkit may meet.
-      protocol: 2,
-      enableAutoPipelining: role === 'command',
-      connectTimeout: this.#options.connectTimeoutMs,
-      // BullMQ blocks on commands for long periods and retries forever by design.
-      commandTimeout: role === 'queue' ? undefined : this.#options.commandTimeoutMs,
-      maxRetriesPerRequest: role === 'queue' ? null : 1,
-      enableOfflineQueue: true,
-      retryStrategy: (times) => retryDelay(times),
-      // The ready check runs INFO, which restricted ACL users may not run (ioredis then prints to
-      // stderr); a server still LOADING answers commands with LOADING, which the breaker counts.
-      enableReadyCheck: false,
-    }
-  }
-
-  #observe(role: ConnectionRole, client: RedisClient): void {
-    const logger = this.#options.logger
-    let readyOnce = false
-    let lostSinceReady = false
-    client.on('error', (error: unknown) => {
-      logger.debug({ role, error: errorMessage(error) }, 'redkit: connection error')
-    })
-    client.on('close', () => {
-      if (readyOnce) lostSinceReady = true
-    })
-    client.on('ready', () => {
-      if (readyOnce && lostSinceReady) {
-        logger.info({ role, target: this.#options.describe }, 'redkit: reconnected')
-        if (role === 'subscriber') this.emit('subscriberReconnect')
-      }
-      readyOnce = true
-      lostSinceReady = false
-    })
+    if (target.mode === 'redis') return `${target.host}:${target.port}`
+    return this.#options.describe
   }
 }
 
-/** Whether an error means "Redis could not serve" (as opposed to a reply error caused by the command). */
-export function isConnectionFailure(error: unknown): boolean {
-  if (error instanceof RedkitError) return error instanceof RedisUnavailableError
-  if (error instanceof ReplyError) return UNAVAILABLE_REPLY.test((error as Error).message)
-  return true
+/** Client errors that only say "not connected"; the connection's last failure says why. */
+function isSymptom(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const name = error.constructor.name
+  return name === 'ClientOfflineError' || name === 'ClientClosedError' || name === 'DisconnectsClientError'
 }
 
-function retryDelay(times: number): number {
-  // Exponential backoff from 50 ms to 2 s, with jitter so many instances do not reconnect in lockstep.
-  const base = Math.min(2000, 50 * 2 ** Math.min(times, 10))
-  return Math.round(base / 2 + Math.random() * (base / 2))
+function withTimeout<T>(call: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error()), ms)
+    timer.unref()
+  })
+  return Promise.race([call, timeout]).finally(() => clearTimeout(timer))
 }
 
 function delay(ms: number): Promise<void> {

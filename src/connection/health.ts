@@ -4,7 +4,7 @@
 import { errorMessage } from '../errors.js'
 import type { StoreMode } from '../store/store.js'
 import type { BreakerState } from './circuit-breaker.js'
-import type { ConnectionManager, ConnectionRole } from './connection-manager.js'
+import type { ConnectionManager, ConnectionRole, ConnectionState } from './connection-manager.js'
 
 /** Status of one connection role. */
 export interface RoleHealth {
@@ -26,10 +26,15 @@ export interface ServerHealth {
   error?: string
 }
 
+/** How long after a refused write (OOM) health still reports `degraded`. */
+const OOM_MEMORY_MS = 30_000
+
 /** The result of `kit.health()`. */
 export interface HealthReport {
   /** `healthy`: all good. `degraded`: commands work but something is off. `down`: commands fail. */
   status: 'healthy' | 'degraded' | 'down'
+  /** Why the status is not `healthy` (credentials removed). */
+  reason?: string
   mode: StoreMode
   breaker: BreakerState
   roles: Partial<Record<ConnectionRole, RoleHealth>>
@@ -53,34 +58,53 @@ export function memoryHealth(): HealthReport {
 export async function redisHealth(manager: ConnectionManager, mode: StoreMode): Promise<HealthReport> {
   const roles: HealthReport['roles'] = {}
   let server: ServerHealth | undefined
+  let reason: string | undefined
   const started = performance.now()
   try {
-    await manager.run('PING', (c) => c.ping())
+    await manager.run('PING', (c) => c.send(['PING']))
     roles.command = { status: 'ready', latencyMs: round(performance.now() - started) }
     server = await serverHealth(manager)
   } catch (error) {
-    roles.command = { status: 'down', error: errorMessage(error) }
+    reason = errorMessage(error)
+    roles.command = { status: 'down', error: reason }
   }
   for (const role of ['subscriber', 'queue'] as const) {
-    const client = manager.existing(role)
-    roles[role] = client ? { status: clientStatus(client.status) } : { status: 'idle' }
+    const { state, error } = manager.state(role)
+    roles[role] = error === undefined ? { status: roleStatus(state) } : { status: roleStatus(state), error }
   }
   const breaker = manager.breaker.state
   let status: HealthReport['status'] = 'healthy'
   if (roles.command.status !== 'ready') status = 'down'
-  else if (
-    breaker !== 'closed' ||
-    roles.subscriber?.status === 'down' ||
-    roles.subscriber?.status === 'reconnecting'
-  ) {
+  else if (breaker !== 'closed') {
     status = 'degraded'
+    reason = `circuit breaker ${breaker}`
+  } else if (roles.subscriber?.status === 'down' || roles.subscriber?.status === 'reconnecting') {
+    status = 'degraded'
+    reason = `subscriber connection ${roles.subscriber.status}`
+  } else if (Date.now() - manager.lastOutOfMemoryAt < OOM_MEMORY_MS || isFull(server)) {
+    status = 'degraded'
+    reason = 'Redis is out of memory (maxmemory reached with noeviction): writes are refused'
   }
-  return { status, mode, breaker, roles, ...(server ? { server } : {}), checkedAt: new Date().toISOString() }
+  return {
+    status,
+    ...(reason === undefined || status === 'healthy' ? {} : { reason }),
+    mode,
+    breaker,
+    roles,
+    ...(server ? { server } : {}),
+    checkedAt: new Date().toISOString(),
+  }
+}
+
+/** Used memory at the limit under a policy that refuses writes rather than evict. */
+function isFull(server: ServerHealth | undefined): boolean {
+  if (!server?.maxmemoryBytes || server.usedMemoryBytes === undefined) return false
+  return server.maxmemoryPolicy === 'noeviction' && server.usedMemoryBytes >= server.maxmemoryBytes
 }
 
 async function serverHealth(manager: ConnectionManager): Promise<ServerHealth> {
   try {
-    const info = await manager.run('INFO', (c) => c.info())
+    const info = await manager.runUncounted('INFO', (c) => c.send(['INFO']) as Promise<string>)
     const fields = parseInfo(info)
     const health: ServerHealth = {}
     if (fields.redis_version) health.version = fields.redis_version
@@ -103,18 +127,17 @@ export function parseInfo(info: string): Record<string, string> {
   return fields
 }
 
-function clientStatus(status: string): RoleHealth['status'] {
-  switch (status) {
+function roleStatus(state: ConnectionState): RoleHealth['status'] {
+  switch (state) {
+    case 'idle':
+      return 'idle'
     case 'ready':
       return 'ready'
-    case 'wait':
-      return 'idle'
     case 'connecting':
-    case 'connect':
       return 'connecting'
-    case 'reconnecting':
+    case 'down':
       return 'reconnecting'
-    default:
+    case 'closed':
       return 'down'
   }
 }

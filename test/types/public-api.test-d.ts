@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis'
+import type { ConnectionOptions as BullConnection } from 'bullmq'
 import { describe, expectTypeOf, it } from 'vitest'
 import {
   type BreakerStateChange,
@@ -39,7 +39,7 @@ describe('public types', () => {
     expectTypeOf(kit.store).toEqualTypeOf<Store>()
     expectTypeOf(kit.bus).toEqualTypeOf<Bus>()
     expectTypeOf(kit.health()).resolves.toEqualTypeOf<HealthReport>()
-    expectTypeOf(kit.queueConnection()).toEqualTypeOf<Redis | Cluster>()
+    expectTypeOf(kit.queueConnection()).toExtend<BullConnection>()
     expectTypeOf(kit.close()).resolves.toBeVoid()
     kit.on('breakerStateChange', (change) => {
       expectTypeOf(change).toEqualTypeOf<BreakerStateChange>()

@@ -1,13 +1,13 @@
-// The Store on ioredis, for a single node, Sentinel or Cluster. Every command goes through the
+// The Store on node-redis, for a single node, Sentinel or Cluster. Every command goes through the
 // connection manager (breaker, timeout); multi-key work is split so no command crosses hash slots.
 
 import { createHash } from 'node:crypto'
-import type { Cluster, Redis } from 'ioredis'
-import { ReplyError } from 'ioredis'
+import type { RedisArgument } from '@redis/client'
+import { isReplyError } from '../../connection/client-errors.js'
 import {
+  type CommandClient,
   type ConnectionManager,
   isConnectionFailure,
-  type RedisClient,
 } from '../../connection/connection-manager.js'
 import { RedkitClosedError, ScriptError } from '../../errors.js'
 import { chunk } from '../batches.js'
@@ -32,39 +32,32 @@ interface LoadedScript {
   sha: string
 }
 
-/**
- * ioredis has a Buffer-reply variant of every command, but its types leave out these two.
- * (`callBuffer` would be typed, but breaks under auto-pipelining.)
- */
-interface BufferScripts {
-  evalshaBuffer(sha: string, numkeys: number, ...args: (string | number)[]): Promise<Buffer>
-  evalBuffer(script: string, numkeys: number, ...args: (string | number)[]): Promise<Buffer>
+interface Subscribable {
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>
+  unsubscribe(channel: string): Promise<unknown>
 }
 
-/** A {@link Store} backed by Redis through ioredis. Created by `createRedkit` when a Redis target is set. */
+/** A {@link Store} backed by Redis through node-redis. Created by `createRedkit` when a Redis target is set. */
 export class RedisStore implements Store {
   readonly mode: Exclude<StoreMode, 'memory'>
   readonly #manager: ConnectionManager
   readonly #scripts = new Map<string, LoadedScript>()
   readonly #listeners = new Map<string, Set<MessageListener>>()
-  #subscriberWired = false
+  readonly #cluster: boolean
   #closed = false
 
   constructor(manager: ConnectionManager, mode: Exclude<StoreMode, 'memory'>) {
     this.#manager = manager
     this.mode = mode
-  }
-
-  get #cluster(): boolean {
-    return this.mode === 'cluster'
+    this.#cluster = mode === 'cluster'
   }
 
   get(key: string): Promise<string | null> {
-    return this.#manager.run('GET', (c) => c.get(key))
+    return this.#manager.run('GET', (c) => c.send(['GET', key], key) as Promise<string | null>)
   }
 
   getBuffer(key: string): Promise<Buffer | null> {
-    return this.#manager.run('GET', (c) => c.getBuffer(key))
+    return this.#manager.run('GET', (c) => c.sendBuffers(['GET', key], key) as Promise<Buffer | null>)
   }
 
   set(key: string, value: StoreValue, options?: SetOptions): Promise<boolean> {
@@ -75,15 +68,17 @@ export class RedisStore implements Store {
       return Promise.reject(error)
     }
     const condition = options?.condition
-    return this.#manager.run('SET', (c) => setReply(c, key, value, ttlMs, condition), isOk)
+    return this.#manager.run('SET', (c) => setOne(c, key, value, ttlMs, condition))
   }
 
   mget(keys: readonly string[]): Promise<(string | null)[]> {
     if (keys.length === 0) return Promise.resolve([])
     return this.#manager.run('MGET', (c) =>
       this.#cluster
-        ? Promise.all(keys.map((key) => c.get(key).catch(nullOnWrongType)))
-        : c.mget(keys as string[]),
+        ? Promise.all(
+            keys.map((key) => (c.send(['GET', key], key) as Promise<string | null>).catch(nullOnWrongType)),
+          )
+        : (c.send(['MGET', ...keys]) as Promise<(string | null)[]>),
     )
   }
 
@@ -91,60 +86,64 @@ export class RedisStore implements Store {
     if (keys.length === 0) return Promise.resolve([])
     return this.#manager.run('MGET', (c) =>
       this.#cluster
-        ? Promise.all(keys.map((key) => c.getBuffer(key).catch(nullOnWrongType)))
-        : c.mgetBuffer(keys as string[]),
+        ? Promise.all(
+            keys.map((key) =>
+              (c.sendBuffers(['GET', key], key) as Promise<Buffer | null>).catch(nullOnWrongType),
+            ),
+          )
+        : (c.sendBuffers(['MGET', ...keys]) as Promise<(Buffer | null)[]>),
     )
   }
 
   async mset(entries: readonly SetEntry[]): Promise<void> {
     if (entries.length === 0) return
     const ttls = entries.map((e) => normalizeTtl(e.ttlMs, 'mset'))
-    return this.#manager.run('MSET', async (c) => {
-      if (this.#cluster) {
-        // Auto-pipelining groups these per node: one write per node, no cross-slot command.
-        await Promise.all(entries.map((e, i) => setOne(c, e.key, e.value, ttls[i])))
-        return
-      }
-      const pipeline = (c as Redis).pipeline()
-      entries.forEach((e, i) => {
-        const ttl = ttls[i]!
-        if (ttl > 0) pipeline.set(e.key, e.value, 'PX', ttl)
-        else pipeline.set(e.key, e.value)
-      })
-      throwFirstError(await pipeline.exec())
-    })
+    // Commands queued in one tick leave in one write (per node on Cluster): no cross-slot command.
+    await this.#manager.run('MSET', (c) =>
+      Promise.all(entries.map((e, i) => setOne(c, e.key, e.value, ttls[i]))),
+    )
   }
 
   del(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return Promise.resolve(0)
     return this.#manager.run('UNLINK', async (c) => {
-      if (this.#cluster) return sum(await Promise.all(keys.map((key) => c.unlink(key))))
-      return sum(await Promise.all(chunk(keys, BATCH).map((part) => c.unlink(...part))))
+      if (this.#cluster)
+        return sum(await Promise.all(keys.map((key) => c.send(['UNLINK', key], key) as Promise<number>)))
+      return sum(
+        await Promise.all(chunk(keys, BATCH).map((part) => c.send(['UNLINK', ...part]) as Promise<number>)),
+      )
     })
   }
 
   exists(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return Promise.resolve(0)
     return this.#manager.run('EXISTS', async (c) => {
-      if (this.#cluster) return sum(await Promise.all(keys.map((key) => c.exists(key))))
-      return sum(await Promise.all(chunk(keys, BATCH).map((part) => c.exists(...part))))
+      if (this.#cluster)
+        return sum(await Promise.all(keys.map((key) => c.send(['EXISTS', key], key) as Promise<number>)))
+      return sum(
+        await Promise.all(chunk(keys, BATCH).map((part) => c.send(['EXISTS', ...part]) as Promise<number>)),
+      )
     })
   }
 
   pttl(key: string): Promise<number> {
-    return this.#manager.run('PTTL', (c) => c.pttl(key))
+    return this.#manager.run('PTTL', (c) => c.send(['PTTL', key], key) as Promise<number>)
   }
 
   pexpire(key: string, ttlMs: number): Promise<boolean> {
-    return this.#manager.run('PEXPIRE', async (c) => (await c.pexpire(key, ttlMs)) === 1)
+    return this.#manager.run(
+      'PEXPIRE',
+      async (c) => (await c.send(['PEXPIRE', key, String(ttlMs)], key)) === 1,
+    )
   }
 
   async incrBy(key: string, by: number, ttlMs?: number): Promise<number> {
     const ttl = normalizeTtl(ttlMs, 'incrBy')
     return this.#manager.run('INCRBY', async (c) => {
-      if (!ttl) return c.incrby(key, by)
+      const increment = c.send(['INCRBY', key, String(by)], key) as Promise<number>
+      if (!ttl) return increment
       // PEXPIRE NX sets the expiry only when the counter has none: the first increment opens the window.
-      const [value] = await Promise.all([c.incrby(key, by), c.pexpire(key, ttl, 'NX')])
+      const [value] = await Promise.all([increment, c.send(['PEXPIRE', key, String(ttl), 'NX'], key)])
       return value
     })
   }
@@ -152,28 +151,29 @@ export class RedisStore implements Store {
   async sadd(key: string, members: readonly string[], ttlMs?: number): Promise<number> {
     if (members.length === 0) return 0
     const ttl = normalizeTtl(ttlMs, 'sadd')
-    return this.#manager.run('SADD', (c) => withExpiry(c, key, ttl, c.sadd(key, ...members)))
+    return this.#manager.run('SADD', (c) => withExpiry(c, key, ttl, c.send(['SADD', key, ...members], key)))
   }
 
   srem(key: string, members: readonly string[]): Promise<number> {
     if (members.length === 0) return Promise.resolve(0)
-    return this.#manager.run('SREM', (c) => c.srem(key, ...members))
+    return this.#manager.run('SREM', (c) => c.send(['SREM', key, ...members], key) as Promise<number>)
   }
 
   sismember(key: string, member: string): Promise<boolean> {
-    return this.#manager.run('SISMEMBER', async (c) => (await c.sismember(key, member)) === 1)
+    return this.#manager.run('SISMEMBER', async (c) => (await c.send(['SISMEMBER', key, member], key)) === 1)
   }
 
   scard(key: string): Promise<number> {
-    return this.#manager.run('SCARD', (c) => c.scard(key))
+    return this.#manager.run('SCARD', (c) => c.send(['SCARD', key], key) as Promise<number>)
   }
 
   async *sscan(key: string, options?: ScanOptions): AsyncIterable<string[]> {
     const args = scanArgs(options)
     let cursor = '0'
     do {
-      const [next, members] = await this.#manager.run('SSCAN', (c) =>
-        (c as Redis).sscan(key, cursor, ...(args as ['COUNT', number])),
+      const [next, members] = await this.#manager.run(
+        'SSCAN',
+        (c) => c.send(['SSCAN', key, cursor, ...args], key) as Promise<[string, string[]]>,
       )
       cursor = next
       if (members.length > 0) yield members
@@ -184,27 +184,31 @@ export class RedisStore implements Store {
     const flat = Object.entries(fields).flat()
     if (flat.length === 0) return 0
     const ttl = normalizeTtl(ttlMs, 'hset')
-    return this.#manager.run('HSET', (c) => withExpiry(c, key, ttl, c.hset(key, ...flat)))
+    return this.#manager.run('HSET', (c) => withExpiry(c, key, ttl, c.send(['HSET', key, ...flat], key)))
   }
 
   hgetall(key: string): Promise<Record<string, string>> {
-    return this.#manager.run('HGETALL', (c) => c.hgetall(key))
+    return this.#manager.run(
+      'HGETALL',
+      (c) => c.send(['HGETALL', key], key) as Promise<string[]>,
+      pairsToObject,
+    )
   }
 
   hdel(key: string, fields: readonly string[]): Promise<number> {
     if (fields.length === 0) return Promise.resolve(0)
-    return this.#manager.run('HDEL', (c) => c.hdel(key, ...fields))
+    return this.#manager.run('HDEL', (c) => c.send(['HDEL', key, ...fields], key) as Promise<number>)
   }
 
   async *scan(options?: ScanOptions): AsyncIterable<string[]> {
     const args = scanArgs(options)
-    const client = this.#manager.client('command')
-    const nodes: Redis[] = this.#cluster ? await this.#masters(client as Cluster) : [client as Redis]
+    const nodes = await this.#manager.run('SCAN', (c) => c.masters())
     for (const node of nodes) {
       let cursor = '0'
       do {
-        const [next, keys] = await this.#manager.run('SCAN', () =>
-          node.scan(cursor, ...(args as ['COUNT', number])),
+        const [next, keys] = await this.#manager.run(
+          'SCAN',
+          () => node.send(['SCAN', cursor, ...args]) as Promise<[string, string[]]>,
         )
         cursor = next
         if (keys.length > 0) yield keys
@@ -224,24 +228,24 @@ export class RedisStore implements Store {
   runScript(name: string, keys: readonly string[], args: readonly (string | number)[]): Promise<ScriptReply> {
     const script = this.#scripts.get(name)
     if (!script) return Promise.reject(new ScriptError(`No script named '${name}' is defined on this store.`))
+    const tail: RedisArgument[] = [String(keys.length), ...keys]
+    for (const arg of args) tail.push(typeof arg === 'string' ? arg : String(arg))
+    const route = keys[0]
+    const binary = script.definition.binaryReply === true
     return this.#manager.run(`EVALSHA ${name}`, async (c) => {
+      const send = (command: RedisArgument[]) =>
+        binary ? c.sendBuffers(command, route) : c.send(command, route)
       try {
-        const binary = script.definition.binaryReply === true
         try {
-          return (await (binary
-            ? (c as unknown as BufferScripts).evalshaBuffer(script.sha, keys.length, ...keys, ...args)
-            : c.evalsha(script.sha, keys.length, ...keys, ...args))) as ScriptReply
+          return (await send(['EVALSHA', script.sha, ...tail])) as ScriptReply
         } catch (error) {
           // NOSCRIPT: the server lost its script cache (restart, failover, SCRIPT FLUSH); EVAL reloads it.
           if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
-          const lua = script.definition.lua
-          return (await (binary
-            ? (c as unknown as BufferScripts).evalBuffer(lua, keys.length, ...keys, ...args)
-            : c.eval(lua, keys.length, ...keys, ...args))) as ScriptReply
+          return (await send(['EVAL', script.definition.lua, ...tail])) as ScriptReply
         }
       } catch (error) {
-        if (error instanceof ReplyError && !isConnectionFailure(error)) {
-          throw new ScriptError(`Script '${name}' failed: ${(error as Error).message}`, { cause: error })
+        if (isReplyError(error) && !isConnectionFailure(error) && !error.message.startsWith('OOM')) {
+          throw new ScriptError(`Script '${name}' failed: ${error.message}`, { cause: error })
         }
         throw error
       }
@@ -249,18 +253,19 @@ export class RedisStore implements Store {
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    await this.#manager.run('PUBLISH', (c) => c.publish(channel, message))
+    await this.#manager.run('PUBLISH', (c) => c.send(['PUBLISH', channel, message]))
   }
 
   async subscribe(channel: string, listener: MessageListener): Promise<() => Promise<void>> {
     if (this.#closed) throw new RedkitClosedError()
-    this.#wireSubscriber()
     let listeners = this.#listeners.get(channel)
     if (!listeners) {
       listeners = new Set()
       this.#listeners.set(channel, listeners)
       try {
-        await this.#manager.runSubscriber('SUBSCRIBE', (c) => c.subscribe(channel))
+        await this.#manager.runSubscriber('SUBSCRIBE', (c) =>
+          (c as unknown as Subscribable).subscribe(channel, (message) => this.#dispatch(channel, message)),
+        )
       } catch (error) {
         this.#listeners.delete(channel)
         throw error
@@ -274,7 +279,13 @@ export class RedisStore implements Store {
       if (!current?.delete(subscription) || current.size > 0) return
       this.#listeners.delete(channel)
       if (this.#closed) return
-      await this.#manager.runSubscriber('UNSUBSCRIBE', (c) => c.unsubscribe(channel))
+      await this.#manager.runSubscriber(
+        'UNSUBSCRIBE',
+        (c) => (c as unknown as Subscribable).unsubscribe(channel),
+        {
+          detachWhenDown: true,
+        },
+      )
     }
   }
 
@@ -285,7 +296,7 @@ export class RedisStore implements Store {
 
   async ping(): Promise<number> {
     const started = performance.now()
-    await this.#manager.run('PING', (c) => c.ping())
+    await this.#manager.run('PING', (c) => c.send(['PING']))
     return performance.now() - started
   }
 
@@ -295,64 +306,51 @@ export class RedisStore implements Store {
     await this.#manager.close()
   }
 
-  #wireSubscriber(): void {
-    if (this.#subscriberWired) return
-    this.#subscriberWired = true
-    this.#manager.client('subscriber').on('message', (channel: string, message: string) => {
-      const listeners = this.#listeners.get(channel)
-      if (!listeners) return
-      for (const listener of listeners) {
-        try {
-          listener(message, channel)
-        } catch {
-          // A failing listener must not starve the others; the bus logs its own listener errors.
-        }
+  #dispatch(channel: string, message: string): void {
+    const listeners = this.#listeners.get(channel)
+    if (!listeners) return
+    for (const listener of listeners) {
+      try {
+        listener(message, channel)
+      } catch {
+        // A failing listener must not starve the others; the bus logs its own listener errors.
       }
-    })
+    }
   }
-
-  async #masters(cluster: Cluster): Promise<Redis[]> {
-    if (cluster.status !== 'ready') await this.#manager.run('PING', (c) => c.ping())
-    return cluster.nodes('master')
-  }
-}
-
-function setReply(
-  client: RedisClient,
-  key: string,
-  value: StoreValue,
-  ttlMs?: number,
-  condition?: 'NX' | 'XX',
-) {
-  if (!condition) return ttlMs ? client.set(key, value, 'PX', ttlMs) : client.set(key, value)
-  return ttlMs
-    ? client.set(key, value, 'PX', ttlMs, condition as 'NX')
-    : client.set(key, value, condition as 'NX')
-}
-
-function isOk(reply: string | null): boolean {
-  return reply === 'OK'
 }
 
 function setOne(
-  client: RedisClient,
+  client: CommandClient,
   key: string,
   value: StoreValue,
   ttlMs?: number,
   condition?: 'NX' | 'XX',
 ): Promise<boolean> {
-  return setReply(client, key, value, ttlMs, condition).then(isOk)
+  const args: RedisArgument[] = ['SET', key, value]
+  if (ttlMs) args.push('PX', String(ttlMs))
+  if (condition) args.push(condition)
+  return client.send(args, key).then(isOk)
+}
+
+function isOk(reply: unknown): boolean {
+  return reply === 'OK'
 }
 
 /** A write and, with a ttl, the PEXPIRE that (re)sets the key's expiry, sent together; resolves the write's reply. */
 async function withExpiry(
-  client: RedisClient,
+  client: CommandClient,
   key: string,
   ttlMs: number,
-  write: Promise<number>,
+  write: Promise<unknown>,
 ): Promise<number> {
-  const [reply] = await Promise.all([write, ttlMs ? client.pexpire(key, ttlMs) : 0])
-  return reply
+  const [reply] = await Promise.all([write, ttlMs ? client.send(['PEXPIRE', key, String(ttlMs)], key) : 0])
+  return reply as number
+}
+
+function pairsToObject(flat: string[]): Record<string, string> {
+  const object: Record<string, string> = {}
+  for (let i = 0; i + 1 < flat.length; i += 2) object[flat[i]!] = flat[i + 1]!
+  return object
 }
 
 function nullOnWrongType(error: unknown): null {
@@ -361,15 +359,11 @@ function nullOnWrongType(error: unknown): null {
   throw error
 }
 
-function scanArgs(options?: ScanOptions): (string | number)[] {
-  const args: (string | number)[] = []
+function scanArgs(options?: ScanOptions): string[] {
+  const args: string[] = []
   if (options?.match !== undefined) args.push('MATCH', options.match)
-  args.push('COUNT', options?.count ?? 1000)
+  args.push('COUNT', String(options?.count ?? 1000))
   return args
-}
-
-function throwFirstError(results: [Error | null, unknown][] | null): void {
-  for (const [error] of results ?? []) if (error) throw error
 }
 
 function sum(values: number[]): number {
