@@ -23,7 +23,7 @@ import { EntryReader } from './entry-reader.js'
 import { EntryWriter } from './entry-writer.js'
 import { FOREVER } from './envelope.js'
 import { type CacheFactory, GetOrSetFlow } from './get-or-set-flow.js'
-import type { L1Cache } from './l1-cache.js'
+import type { L1Cache, L1Entry } from './l1-cache.js'
 import { type WarmEntry, type WarmOptions, type WarmProgress, warmCache } from './warm-cache.js'
 
 export type { CacheEntry } from './batch-operations.js'
@@ -82,7 +82,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
     this.#metrics = core.metrics
     this.#options = core.options
     this.#reader = new EntryReader(core)
-    this.#writer = new EntryWriter(core)
+    this.#writer = new EntryWriter(core, this.#reader)
     this.#flow = new GetOrSetFlow(
       core,
       this.#reader,
@@ -117,17 +117,10 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
   get<T = V>(key: CacheKey): Promise<T | undefined> {
     const core = this.#core
     const fullKey = core.keyOf(key)
-    const l1 = this.#l1?.get(fullKey.slice(this.keyPrefix.length))
-    if (l1 !== undefined) {
-      const now = Date.now()
-      if (
-        now < l1.l1Until &&
-        now < l1.staleUntil &&
-        (l1.tags === '' || core.tags().matches(l1.tags) === true)
-      ) {
-        this.#metrics.l1Hits++
-        return Promise.resolve(core.fromL1(l1.value) as T)
-      }
+    const copy = this.#servableCopy(fullKey)
+    if (copy !== undefined) {
+      this.#metrics.l1Hits++
+      return Promise.resolve(core.fromL1(copy.value) as T)
     }
     const started = core.sampleStart()
     return this.#reader.read<T>(fullKey).then((found) => {
@@ -142,24 +135,49 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
     })
   }
 
-  /** Whether a fresh entry exists. */
+  /**
+   * Whether {@link get} would find an entry: fresh, or stale within the swr window (a cached `undefined`
+   * counts). An entry invalidated by a tag, expired, or kept only as a grace fallback does not exist.
+   */
   async has(key: CacheKey): Promise<boolean> {
-    const envelope = await this.#reader.readEnvelope(this.keyOf(key))
-    return envelope !== undefined && envelope.freshUntil > Date.now()
+    return (await this.#served(this.keyOf(key))) !== undefined
   }
 
-  /** Milliseconds until the entry stops being fresh; `Infinity` without expiry; `undefined` when missing. */
+  /**
+   * Milliseconds until the entry stops being fresh: `0` once stale (still served within swr), `Infinity`
+   * without expiry, `undefined` when {@link get} would miss (see {@link has}).
+   */
   async ttl(key: CacheKey): Promise<number | undefined> {
-    const envelope = await this.#reader.readEnvelope(this.keyOf(key))
-    if (!envelope) return undefined
-    if (envelope.freshUntil === FOREVER) return Number.POSITIVE_INFINITY
-    const left = envelope.freshUntil - Date.now()
-    return left > 0 ? left : undefined
+    const entry = await this.#served(this.keyOf(key))
+    if (entry === undefined) return undefined
+    if (entry.freshUntil === FOREVER) return Number.POSITIVE_INFINITY
+    return Math.max(0, entry.freshUntil - Date.now())
+  }
+
+  /** The L1 copy {@link get} would serve for a key: current, within the L1 ttl and swr, tags still valid. */
+  #servableCopy(fullKey: string): L1Entry | undefined {
+    const copy = this.#l1?.get(fullKey.slice(this.keyPrefix.length))
+    if (copy === undefined) return undefined
+    const now = Date.now()
+    return now < copy.l1Until &&
+      now < copy.staleUntil &&
+      (copy.tags === '' || this.#core.tags().matches(copy.tags) === true)
+      ? copy
+      : undefined
+  }
+
+  /** The times of the entry {@link get} would serve (L1 copy or store), or undefined when it would miss. */
+  async #served(fullKey: string): Promise<{ freshUntil: number; staleUntil: number } | undefined> {
+    const copy = this.#servableCopy(fullKey)
+    if (copy !== undefined) return copy
+    const found = await this.#reader.read(fullKey)
+    return typeof found === 'object' && Date.now() < found.staleUntil ? found : undefined
   }
 
   /**
    * Gives an existing entry a new time to live from now, without rewriting its value.
-   * Resolves `false` when the entry is missing (or was replaced meanwhile).
+   * Resolves `false` when the entry is missing, as {@link has} sees it (an entry invalidated by a tag or
+   * past its swr window is not revived), or was replaced meanwhile.
    */
   async expire(key: CacheKey, ttl: Duration): Promise<boolean> {
     const ttlMs = parseDuration(ttl, `cache '${this.namespace}' expire ttl`)

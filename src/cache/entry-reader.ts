@@ -53,15 +53,6 @@ export class EntryReader {
     return found
   }
 
-  /** The envelope stored under a key, without its tags checked or its payload read. */
-  async readEnvelope(fullKey: string): Promise<Envelope | undefined> {
-    const raw = await this.#core.guard(this.#core.store.get(fullKey), null)
-    if (raw === null) return undefined
-    const envelope = decodeEnvelope(raw)
-    if (!envelope) this.#corrupt(fullKey, 'not a cache envelope')
-    return envelope
-  }
-
   /**
    * Decodes a stored envelope into what was found (any entry still within grace; callers judge
    * freshness). Corrupt data is deleted and read as MISS. Synchronous unless compressed or tag

@@ -5,6 +5,7 @@ import { CacheSerializationError, CacheValueTooLargeError } from '../errors.js'
 import type { CacheCore } from './cache-core.js'
 import type { CacheSetOptions } from './cache-options.js'
 import { compress } from './compression.js'
+import type { EntryReader } from './entry-reader.js'
 import { decodeEnvelope, type Envelope, encodeEnvelope, FOREVER, UNDEFINED_PAYLOAD } from './envelope.js'
 
 /** An encoded entry: the stored text and the envelope times it carries (for the L1 copy). */
@@ -41,9 +42,11 @@ const CAS_SCRIPT = {
 /** Writes the entries of one cache. */
 export class EntryWriter {
   readonly #core: CacheCore
+  readonly #reader: EntryReader
 
-  constructor(core: CacheCore) {
+  constructor(core: CacheCore, reader: EntryReader) {
     this.#core = core
+    this.#reader = reader
     core.store.defineScript(CAS_SCRIPT)
   }
 
@@ -71,9 +74,11 @@ export class EntryWriter {
     const core = this.#core
     const raw = await core.guard(core.store.get(fullKey), undefined)
     if (raw === undefined || raw === null) return false
-    const envelope = decodeEnvelope(raw)
-    if (!envelope) return false
+    // Only what get would serve: an invalidated or expired entry must not come back to life.
+    const found = await this.#reader.decode(fullKey, raw)
     const now = Date.now()
+    if (typeof found !== 'object' || now >= found.staleUntil) return false
+    const envelope = decodeEnvelope(raw)!
     const freshUntil = ttlMs === 0 ? FOREVER : now + ttlMs
     const staleUntil = ttlMs === 0 ? FOREVER : freshUntil + core.options.swrMs
     const next = encodeEnvelope({ ...envelope, freshUntil, staleUntil })

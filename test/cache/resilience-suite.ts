@@ -82,6 +82,32 @@ export function resilienceSuite(
       expect(metricsOf(cache.namespace).staleHits).toBeGreaterThanOrEqual(20)
     })
 
+    it('has(), ttl() and expire() agree with get() on fresh, stale (swr) and expired (grace only) entries', async () => {
+      const cache = fresh({ ttl: '1m', swr: '10s', grace: '10s' })
+      await cache.set('fresh', 'f')
+      await cache.set('stale', 's', { ttl: 1 })
+      const short = fresh({ ttl: 1, grace: '10s' })
+      await short.set('expired', 'e')
+      const written = Date.now()
+      // A 1 ms ttl: both entries are past their fresh time as soon as the clock has moved on.
+      await waitFor(() => Date.now() > written + 1, { message: 'the clock did not move' })
+
+      expect(await cache.get('fresh')).toBe('f')
+      expect(await cache.has('fresh')).toBe(true)
+      expect(await cache.ttl('fresh')).toBeGreaterThan(55_000)
+
+      // Stale within swr: get serves it, so it exists; nothing is left of its fresh time.
+      expect(await cache.get('stale')).toBe('s')
+      expect(await cache.has('stale')).toBe(true)
+      expect(await cache.ttl('stale')).toBe(0)
+
+      // Past swr, kept only as a grace fallback: get misses, so nothing reports it, and expire cannot revive it.
+      expect(await short.has('expired')).toBe(false)
+      expect(await short.ttl('expired')).toBeUndefined()
+      expect(await short.expire('expired', '1h')).toBe(false)
+      expect(await short.get('expired')).toBeUndefined()
+    })
+
     it('a failing background refresh keeps the stale value and is counted, never thrown', async () => {
       const cache = fresh({ ttl: 80, swr: '10s' })
       await cache.getOrSet('k', () => 'old')
