@@ -9,6 +9,7 @@ import type { CacheOptions } from './cache/cache-options.js'
 import { TagVersions } from './cache/tags/tag-versions.js'
 import { cacheTiers } from './cache/tiers.js'
 import type { ResolvedOptions } from './config/options.js'
+import { sameOptions } from './config/same-options.js'
 import type { BreakerState, BreakerStateChange } from './connection/circuit-breaker.js'
 import { ConnectionManager } from './connection/connection-manager.js'
 import { type HealthReport, memoryHealth, parseInfo, redisHealth } from './connection/health.js'
@@ -19,8 +20,12 @@ import { KeyBuilder, stableJson } from './keys/key-builder.js'
 import { limiterFor, type RateLimiter } from './ratelimit/limiter.js'
 import type { RateLimiterOptions } from './ratelimit/limiter-options.js'
 import { RevocationList } from './revocation/revocation-list.js'
-import type { RevocationListOptions } from './revocation/revocation-options.js'
-import type { SessionStoreOptions } from './session/session-options.js'
+import {
+  type ResolvedRevocationOptions,
+  type RevocationListOptions,
+  resolveRevocationOptions,
+} from './revocation/revocation-options.js'
+import { resolveSessionOptions, type SessionStoreOptions } from './session/session-options.js'
 import { SessionStore } from './session/session-store.js'
 import { MemoryStore } from './store/memory/memory-store.js'
 import { RedisStore } from './store/redis/redis-store.js'
@@ -66,6 +71,16 @@ export class Redkit extends EventEmitter<RedkitEvents> {
   readonly #cleanups: (() => void | Promise<void>)[] = []
   readonly #caches = new Map<string, Cache>()
   readonly #cacheOptions = new Map<string, CacheOptions | undefined>()
+  /** By prefix: the store and the options it was created with. */
+  readonly #sessionStores = new Map<
+    unknown,
+    { store: SessionStore; options: SessionStoreOptions | undefined }
+  >()
+  /** By name: the list and its resolved options. */
+  readonly #revocationLists = new Map<
+    unknown,
+    { list: RevocationList; resolved: ResolvedRevocationOptions }
+  >()
   #tags: TagVersions | undefined
   readonly #manager: ConnectionManager | undefined
   #closing: Promise<void> | undefined
@@ -202,21 +217,53 @@ export class Redkit extends EventEmitter<RedkitEvents> {
 
   /**
    * An express-session store (`session({ store: kit.sessions({ secret }) })`) with a per-user index
-   * (`destroyByUserId`, `listByUserId`), HMAC-hashed ids and optional encryption.
-   * @throws InvalidOptionsError when an option is invalid (e.g. no `secret` with Redis)
+   * (`destroyByUserId`, `listByUserId`), HMAC-hashed ids and optional encryption. One store per `prefix`:
+   * created on the first call, returned by later calls with the same options or with only the prefix.
+   * @throws InvalidOptionsError when an option is invalid (e.g. no `secret` with Redis), or the prefix
+   * has a store with other options
    * @example const store = kit.sessions({ ttl: '1d', secret: process.env.SESSION_KEY_SECRET })
    */
   sessions(options?: SessionStoreOptions): SessionStore {
-    return new SessionStore(this.context, options, this)
+    // One store per prefix: a second one would overwrite its metrics and add its own close hooks and
+    // breaker listener on every call (often once per request).
+    const prefix: unknown = isOptionsObject(options) ? (options.prefix ?? 'sess') : 'sess'
+    const existing = this.#sessionStores.get(prefix)
+    if (existing === undefined) {
+      const store = new SessionStore(this.context, options, this)
+      this.#sessionStores.set(prefix, { store, options })
+      return store
+    }
+    if (namesOnly(options, 'prefix') || sameOptions(existing.options, options)) return existing.store
+    // A bad option is reported as what it is, not as a mismatch.
+    resolveSessionOptions(options!, this.mode)
+    const call = prefix === 'sess' ? 'kit.sessions()' : `kit.sessions({ prefix: '${String(prefix)}' })`
+    throw new InvalidOptionsError(
+      `sessions '${String(prefix)}' already exists with other options; they are fixed when it is first created. Call ${call} without other options to get it, or give this store another prefix.`,
+    )
   }
 
   /**
-   * A JWT revocation list: `revoke(jti, exp)`, `revokeUser(userId)`, `isRevoked(claims)`.
-   * @throws InvalidOptionsError when an option is invalid
+   * A JWT revocation list: `revoke(jti, exp)`, `revokeUser(userId)`, `isRevoked(claims)`. One list per
+   * `name`: created on the first call, returned by later calls with the same options or with only the name.
+   * @throws InvalidOptionsError when an option is invalid, or the name has a list with other options
    * @example if (await kit.revocations().isRevoked(payload)) throw new Unauthorized()
    */
   revocations(options?: RevocationListOptions): RevocationList {
-    return new RevocationList(this.context, options)
+    // One list per name: each one subscribes to the bus, so a list per call (often per request) leaks.
+    const name: unknown = isOptionsObject(options) ? (options.name ?? 'revoked') : 'revoked'
+    const existing = this.#revocationLists.get(name)
+    if (existing === undefined) {
+      const list = new RevocationList(this.context, options)
+      this.#revocationLists.set(name, { list, resolved: resolveRevocationOptions(options ?? {}) })
+      return list
+    }
+    if (namesOnly(options, 'name')) return existing.list
+    // Compared resolved, so spelling out a default is the same options; a bad option throws here.
+    if (sameOptions(existing.resolved, resolveRevocationOptions(options!))) return existing.list
+    const call = name === 'revoked' ? 'kit.revocations()' : `kit.revocations({ name: '${String(name)}' })`
+    throw new InvalidOptionsError(
+      `revocations '${String(name)}' already exist with other options; they are fixed when the list is first created. Call ${call} without other options to get it, or give this list another name.`,
+    )
   }
 
   /**
@@ -289,6 +336,17 @@ export class Redkit extends EventEmitter<RedkitEvents> {
         logger.debug({ error: errorMessage(error) }, 'redkit: could not read maxmemory-policy')
       })
   }
+}
+
+function isOptionsObject<T extends object>(options: T | undefined): options is T {
+  return typeof options === 'object' && options !== null
+}
+
+/** Whether `options` set nothing but the key that names the feature (such a call fetches the existing one). */
+function namesOnly(options: object | undefined, nameKey: string): boolean {
+  if (options === undefined) return true
+  if (!isOptionsObject(options)) return false
+  return Object.entries(options).every(([key, value]) => key === nameKey || value === undefined)
 }
 
 /** Whether options given again for an existing cache are the ones it was created with. */

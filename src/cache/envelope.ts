@@ -24,6 +24,12 @@ export interface PayloadFlags {
   tagged: boolean
 }
 
+/** The `freshUntil`/`staleUntil` of an entry without expiry. */
+export const FOREVER = Number.MAX_SAFE_INTEGER
+
+/** The payload of a cached `undefined`: serializer output of a defined value is never empty. */
+export const UNDEFINED_PAYLOAD = ''
+
 const MAGIC = 'rk1|'
 const FIELD = '|'
 

@@ -25,10 +25,12 @@ export interface L1Entry {
 export class L1Cache {
   readonly #lru: LRUCache<string, L1Entry>
   readonly #index = new Map<string, L1Entry>()
+  readonly #maxBytes: number
   #generation = 0
   #reads = 0
 
   constructor(options: { max: number; maxBytes: number }) {
+    this.#maxBytes = options.maxBytes
     this.#lru = new LRUCache<string, L1Entry>({
       max: options.max,
       maxSize: options.maxBytes,
@@ -56,7 +58,14 @@ export class L1Cache {
     return this.#index.get(key)
   }
 
+  /** Keeps a copy of `size` bytes; one larger than `maxBytes` is not kept (and drops the older copy). */
   set(key: string, entry: Omit<L1Entry, 'generation' | 'resolved'>, size: number): void {
+    const bytes = Math.max(1, size)
+    if (bytes > this.#maxBytes) {
+      // lru-cache refuses it too, but the index would keep it: served forever, and never evicted.
+      this.delete(key)
+      return
+    }
     // One class, every field set up front: all copies share one shape, which keeps the hit path monomorphic.
     const stored = new L1Record(
       entry.value,
@@ -68,7 +77,7 @@ export class L1Cache {
       this.#generation,
     )
     this.#index.set(key, stored)
-    this.#lru.set(key, stored, { size: Math.max(1, size) })
+    this.#lru.set(key, stored, { size: bytes })
   }
 
   delete(key: string): void {

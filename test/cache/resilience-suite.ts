@@ -58,6 +58,28 @@ export function resilienceSuite(
       expect(metricsOf(cache.namespace).l1Size).toBeLessThanOrEqual(10)
     })
 
+    it('bounds L1 by bytes: entries larger than maxBytes are served from the store, never held', async () => {
+      const cache = fresh({ l1: { max: 10, maxBytes: 1000 }, compression: false })
+      const value = (i: number) => `${i}:${'x'.repeat(5000)}`
+      await cache.setMany(Array.from({ length: 100 }, (_, i) => ({ key: ['big', i], value: value(i) })))
+      for (let i = 0; i < 100; i++) expect(await cache.get(['big', i])).toBe(value(i))
+      for (let i = 0; i < 100; i++) await cache.set(['set', i], value(i))
+      expect(metricsOf(cache.namespace).l1Size).toBe(0)
+      // Served from the store every time, and correctly, once the copy it would have had is gone.
+      await kit.store.del([cache.keyOf(['set', 7])])
+      expect(await cache.get(['set', 7])).toBeUndefined()
+      expect(await cache.get(['big', 42])).toBe(value(42))
+      expect(metricsOf(cache.namespace).l1Hits).toBe(0)
+      // Entries that fit are held, as many as the byte bound allows.
+      await cache.setMany(
+        Array.from({ length: 20 }, (_, i) => ({ key: ['small', i], value: 'y'.repeat(200) })),
+      )
+      for (let i = 0; i < 20; i++) await cache.get(['small', i])
+      const size = metricsOf(cache.namespace).l1Size
+      expect(size).toBeGreaterThan(0)
+      expect(size).toBeLessThanOrEqual(4)
+    })
+
     it('stale-while-revalidate: serves stale at once, refreshes exactly once, then serves fresh', async () => {
       const cache = fresh({ ttl: 100, swr: '10s' })
       let calls = 0
@@ -80,6 +102,32 @@ export function resilienceSuite(
       })
       expect(calls).toBe(2)
       expect(metricsOf(cache.namespace).staleHits).toBeGreaterThanOrEqual(20)
+    })
+
+    it('has(), ttl() and expire() agree with get() on fresh, stale (swr) and expired (grace only) entries', async () => {
+      const cache = fresh({ ttl: '1m', swr: '10s', grace: '10s' })
+      await cache.set('fresh', 'f')
+      await cache.set('stale', 's', { ttl: 1 })
+      const short = fresh({ ttl: 1, grace: '10s' })
+      await short.set('expired', 'e')
+      const written = Date.now()
+      // A 1 ms ttl: both entries are past their fresh time as soon as the clock has moved on.
+      await waitFor(() => Date.now() > written + 1, { message: 'the clock did not move' })
+
+      expect(await cache.get('fresh')).toBe('f')
+      expect(await cache.has('fresh')).toBe(true)
+      expect(await cache.ttl('fresh')).toBeGreaterThan(55_000)
+
+      // Stale within swr: get serves it, so it exists; nothing is left of its fresh time.
+      expect(await cache.get('stale')).toBe('s')
+      expect(await cache.has('stale')).toBe(true)
+      expect(await cache.ttl('stale')).toBe(0)
+
+      // Past swr, kept only as a grace fallback: get misses, so nothing reports it, and expire cannot revive it.
+      expect(await short.has('expired')).toBe(false)
+      expect(await short.ttl('expired')).toBeUndefined()
+      expect(await short.expire('expired', '1h')).toBe(false)
+      expect(await short.get('expired')).toBeUndefined()
     })
 
     it('a failing background refresh keeps the stale value and is counted, never thrown', async () => {

@@ -68,6 +68,26 @@ export function tagSuite(name: string, setup: () => Promise<TagSuiteSetup>): voi
       ])
     })
 
+    it('has(), ttl() and expire() agree with get() right after a tag is invalidated', async () => {
+      for (const options of [{ ttl: '10m' }, { ttl: '10m', l1: { max: 100 } }] as const) {
+        const c = kit.cache(`tags${randomUUID().slice(0, 8)}`, options)
+        const t = tag('read')
+        await c.set('k', 'v', { tags: [t] })
+        await c.set('other', 'untagged')
+        expect(await c.get('k')).toBe('v')
+        expect(await c.has('k')).toBe(true)
+        expect(await c.ttl('k')).toBeGreaterThan(590_000)
+        await kit.invalidateTags([t])
+        // Asked before any get, which would delete the entry and hide the difference.
+        expect(await c.has('k')).toBe(false)
+        expect(await c.ttl('k')).toBeUndefined()
+        expect(await c.expire('k', '1h')).toBe(false)
+        expect(await c.get('k')).toBeUndefined()
+        expect(await c.has('other')).toBe(true)
+        expect(await c.ttl('other')).toBeGreaterThan(590_000)
+      }
+    })
+
     it('10,000 entries tagged A and 100 tagged B: invalidating A is O(1) and exact', async () => {
       const list = cache()
       const [a, b] = [tag('A'), tag('B')]

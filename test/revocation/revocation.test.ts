@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   createRedkit,
   InvalidOptionsError,
@@ -88,6 +88,38 @@ function behaviour(name: string, makeKit: () => Promise<{ kit: Redkit; teardown(
       const ttl = await kit.store.pttl(key)
       expect(ttl).toBeGreaterThan(3_590_000)
       expect(ttl).toBeLessThanOrEqual(3_600_000)
+    })
+
+    it('kit.revocations() keeps one list per name: same options give it back, no subscription per call', async () => {
+      const name = `one${randomUUID().slice(0, 8)}`
+      const subscribe = vi.spyOn(kit.store, 'subscribe')
+      let first: ReturnType<Redkit['revocations']>
+      try {
+        first = kit.revocations({ name })
+        for (let i = 0; i < 5; i++) expect(kit.revocations({ name })).toBe(first)
+        // The defaults spelled out are the same options.
+        expect(kit.revocations({ name, onUnavailable: 'deny', cache: { max: 10_000, ttl: '1m' } })).toBe(
+          first,
+        )
+        const channels = subscribe.mock.calls.map(([channel]) => channel)
+        expect(channels.filter((channel) => channel.endsWith(`revocations:${name}`))).toHaveLength(1)
+      } finally {
+        subscribe.mockRestore()
+      }
+      await first.ready()
+      // Its counters are not reset by later calls: the checks of every caller add up.
+      for (let i = 0; i < 3; i++) await kit.revocations({ name }).isRevoked({ jti: 'nobody' })
+      const counts = kit.metrics().revocations as Record<string, { checks: number }>
+      expect(counts[name]!.checks).toBe(3)
+      expect(() => kit.revocations({ name, onUnavailable: 'allow' })).toThrow(
+        new RegExp(
+          `revocations '${name}' already exist with other options.*kit\\.revocations\\(\\{ name: '${name}' \\}\\)`,
+        ),
+      )
+      expect(() => kit.revocations({ name, colour: 'red' } as RevocationListOptions)).toThrow(
+        /unknown option/,
+      )
+      expect(kit.revocations()).toBe(kit.revocations())
     })
 
     it('rejects bad options at construction', () => {

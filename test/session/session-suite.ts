@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { Logger, Redkit, SessionData, SessionStore, SessionStoreOptions } from '../../src/index.js'
-import { SessionDataError } from '../../src/index.js'
+import { InvalidOptionsError, SessionDataError, SessionStore as SessionStoreClass } from '../../src/index.js'
 import { waitFor } from '../harness/wait-for.js'
 
 /** What a run of the suite needs. */
@@ -66,6 +66,36 @@ export function sessionSuite(name: string, setup: () => Promise<SessionSuiteSetu
     afterAll(async () => {
       await Promise.all(kits.map((k) => k.close()))
       await backend?.teardown()
+    })
+
+    it('kit.sessions() keeps one store per prefix: the same options give it back, other options throw', async () => {
+      const prefix = `one${randomUUID().slice(0, 8)}`
+      const listeners = kit.listenerCount('breakerStateChange')
+      const first = kit.sessions({ prefix, secret: SECRET, unavailable: 'skip' })
+      for (let i = 0; i < 5; i++) {
+        expect(kit.sessions({ prefix, secret: SECRET, unavailable: 'skip' })).toBe(first)
+      }
+      // Naming only the prefix fetches the store whatever it was created with.
+      expect(kit.sessions({ prefix })).toBe(first)
+      // One breaker listener for the store, not one per call.
+      expect(kit.listenerCount('breakerStateChange')).toBe(listeners + 1)
+      // Its counters are not reset by later calls: the reads of every caller add up.
+      for (let i = 0; i < 3; i++) await kit.sessions({ prefix }).get(sid())
+      const counts = kit.metrics().sessions as Record<string, { reads: number }>
+      expect(counts[prefix]!.reads).toBe(3)
+
+      expect(() => kit.sessions({ prefix, secret: SECRET, unavailable: 'skip', ttl: '2h' })).toThrow(
+        InvalidOptionsError,
+      )
+      expect(() => kit.sessions({ prefix, secret: SECRET })).toThrow(
+        new RegExp(
+          `sessions '${prefix}' already exists with other options.*kit\\.sessions\\(\\{ prefix: '${prefix}' \\}\\)`,
+        ),
+      )
+      // A bad option is reported as such, not as a mismatch.
+      expect(() => kit.sessions({ prefix, secrett: SECRET } as SessionStoreOptions)).toThrow(/unknown option/)
+      // Another prefix is another store.
+      expect(kit.sessions({ prefix: `${prefix}b`, secret: SECRET })).not.toBe(first)
     })
 
     it('saves, reads and destroys a session; a missing one reads as null', async () => {
@@ -272,7 +302,11 @@ export function sessionSuite(name: string, setup: () => Promise<SessionSuiteSetu
     it('encrypts payloads: unreadable without the key, readable after a rotation', async () => {
       const [oldKey, newKey] = [randomBytes(32), randomBytes(32).toString('base64')]
       const prefix = `enc${randomUUID().slice(0, 8)}`
-      const v1 = kit.sessions({ prefix, secret: SECRET, encryption: { keys: [oldKey] } })
+      // Each key list is another deploy of the app, reading what the previous one stored: built directly,
+      // since kit.sessions() keeps the first store of a prefix for the life of the kit.
+      const deploy = (on: Redkit, keys: (string | Buffer)[]) =>
+        new SessionStoreClass(on.context, { prefix, secret: SECRET, encryption: { keys } }, on)
+      const v1 = deploy(kit, [oldKey])
       const id = sid()
       await v1.set(id, { cookie: cookie(60_000), secretNote: 'plaintext-marker-123' })
       const key = kit.keys.scope(prefix).build(storedIds(v1, id))
@@ -283,14 +317,14 @@ export function sessionSuite(name: string, setup: () => Promise<SessionSuiteSetu
       const logger = spyLogger()
       const other = backend.kit(logger)
       kits.push(other)
-      const stranger = other.sessions({ prefix, secret: SECRET, encryption: { keys: [randomBytes(32)] } })
+      const stranger = deploy(other, [randomBytes(32)])
       await expect(stranger.get(id)).rejects.toBeInstanceOf(SessionDataError)
       expect(logger.warn).toHaveBeenCalled()
 
-      const v2 = kit.sessions({ prefix, secret: SECRET, encryption: { keys: [newKey, oldKey] } })
+      const v2 = deploy(kit, [newKey, oldKey])
       expect(await v2.get(id)).toMatchObject({ secretNote: 'plaintext-marker-123' })
       await v2.set(id, { cookie: cookie(60_000), secretNote: 'rewritten' })
-      const v3 = kit.sessions({ prefix, secret: SECRET, encryption: { keys: [newKey] } })
+      const v3 = deploy(kit, [newKey])
       expect(await v3.get(id)).toMatchObject({ secretNote: 'rewritten' })
       // A ciphertext moved under another session's key does not open: the stored id is authenticated.
       const id2 = sid()
