@@ -50,7 +50,7 @@ export type { NodeAddress, RedkitOptions } from './config/options.js'
 export type { BreakerState, BreakerStateChange } from './connection/circuit-breaker.js'
 export type { ConnectionRole } from './connection/connection-manager.js'
 export type { HealthReport, RoleHealth, ServerHealth } from './connection/health.js'
-export type { QueueConnection } from './connection/queue-connection.js'
+export type { QueueConnection, QueueConnectionOptions } from './connection/queue-connection.js'
 export {
   CacheFactoryTimeoutError,
   CacheSerializationError,

@@ -10,10 +10,15 @@ import { TagVersions } from './cache/tags/tag-versions.js'
 import { cacheTiers } from './cache/tiers.js'
 import type { ResolvedOptions } from './config/options.js'
 import { sameOptions } from './config/same-options.js'
+import { checkOptionKeys } from './config/validate.js'
 import type { BreakerState, BreakerStateChange } from './connection/circuit-breaker.js'
 import { ConnectionManager } from './connection/connection-manager.js'
 import { type HealthReport, memoryHealth, parseInfo, redisHealth } from './connection/health.js'
-import { createQueueConnection, type QueueConnection } from './connection/queue-connection.js'
+import {
+  createQueueConnection,
+  type QueueConnection,
+  type QueueConnectionOptions,
+} from './connection/queue-connection.js'
 import { errorMessage, InvalidOptionsError } from './errors.js'
 import type { FeatureContext } from './feature-context.js'
 import { KeyBuilder, stableJson } from './keys/key-builder.js'
@@ -84,7 +89,7 @@ export class Redkit extends EventEmitter<RedkitEvents> {
   #tags: TagVersions | undefined
   readonly #manager: ConnectionManager | undefined
   #closing: Promise<void> | undefined
-  #queue: QueueConnection | undefined
+  readonly #queues = new Map<boolean, QueueConnection>()
 
   /** @internal use `createRedkit()` */
   constructor(options: ResolvedOptions) {
@@ -275,20 +280,26 @@ export class Redkit extends EventEmitter<RedkitEvents> {
    * queue keys lose jobs.
    * @throws InvalidOptionsError in memory mode: BullMQ needs a real Redis.
    */
-  queueConnection(): QueueConnection {
+  queueConnection(options: QueueConnectionOptions = {}): QueueConnection {
+    checkOptionKeys(options, QUEUE_OPTIONS, 'queueConnection')
+    if (options.failFast !== undefined && typeof options.failFast !== 'boolean') {
+      throw new InvalidOptionsError('queueConnection: failFast must be true or false.')
+    }
     if (!this.#manager) {
       throw new InvalidOptionsError(
         'queueConnection() needs a Redis server: BullMQ cannot run on the embedded store. Set REDIS_URL.',
       )
     }
-    if (!this.#queue) {
-      this.#queue = createQueueConnection(this.#manager, this.#options)
-      this.#cleanups.push(async () => {
-        await this.#queue?.quit().catch(() => {})
-      })
-      this.#checkEvictionPolicy(this.#manager)
+    const failFast = options.failFast === true
+    let connection = this.#queues.get(failFast)
+    if (!connection) {
+      const created = createQueueConnection(this.#manager, this.#options, failFast)
+      connection = created.connection
+      this.#queues.set(failFast, connection)
+      this.#cleanups.push(created.close)
+      if (this.#queues.size === 1) this.#checkEvictionPolicy(this.#manager)
     }
-    return this.#queue
+    return connection
   }
 
   /**
@@ -348,6 +359,8 @@ function namesOnly(options: object | undefined, nameKey: string): boolean {
   if (!isOptionsObject(options)) return false
   return Object.entries(options).every(([key, value]) => key === nameKey || value === undefined)
 }
+
+const QUEUE_OPTIONS = new Set(['failFast'])
 
 /** Whether options given again for an existing cache are the ones it was created with. */
 function sameCacheOptions(first: CacheOptions | undefined, again: CacheOptions): boolean {

@@ -426,6 +426,12 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
 
   /** @internal the connection of a role became ready. */
   connectionReady(connection: Connection, recovered: boolean, wasDown: boolean): void {
+    if (connection.role === 'producer') {
+      // BullMQ sends its first commands (INFO, script loads) before the socket is up, so the producer
+      // queues until its first connection, and fails fast from then on.
+      const options = (connection.raw as { options?: { disableOfflineQueue?: boolean } }).options
+      if (options) options.disableOfflineQueue = true
+    }
     if (recovered || wasDown) {
       this.#options.logger.info(
         { role: connection.role, target: this.#options.describe },

@@ -27,26 +27,67 @@ function peer<T>(name: string, why: string): T {
   }
 }
 
-/** Builds the queue connection of a kit: on the manager's `queue` role for a single node, else ioredis. */
-export function createQueueConnection(manager: ConnectionManager, options: ResolvedOptions): QueueConnection {
+/** Options of `kit.queueConnection()`. */
+export interface QueueConnectionOptions {
+  /**
+   * A connection for producers (`Queue`, `FlowProducer`) that rejects commands at once while Redis is
+   * unreachable, instead of holding them until it is back: pair it with BullMQ's
+   * `skipWaitingForReady: true`, so `queue.add()` in a request handler fails fast (await
+   * `queue.waitUntilReady()` once at startup). Workers need the default (waiting) connection. Its own
+   * socket, created once.
+   * @default false
+   * @example new Queue('mail', { connection: kit.queueConnection({ failFast: true }), skipWaitingForReady: true })
+   */
+  failFast?: boolean
+}
+
+/** Builds a queue connection of a kit: on the manager's `queue` (or `producer`) role for a single node, else ioredis. */
+export function createQueueConnection(
+  manager: ConnectionManager,
+  options: ResolvedOptions,
+  failFast = false,
+): { connection: QueueConnection; close(): Promise<void> } {
   const target = options.target
   if (target.mode === 'redis') {
     const { createNodeRedisClient } = peer<{ createNodeRedisClient(raw: unknown): QueueConnection }>(
       'bullmq',
       'queueConnection()',
     )
-    return createNodeRedisClient(manager.raw('queue') as RedisClientType)
+    const connection = createNodeRedisClient(manager.raw(failFast ? 'producer' : 'queue') as RedisClientType)
+    // The socket is the manager's role connection: kit.close() closes (or drops) it with the others.
+    return { connection, close: () => Promise.resolve() }
   }
+  const client = ioredisClient(target, options, failFast)
+  return {
+    connection: client,
+    close: async () => {
+      await Promise.race([
+        client.quit().catch(() => {}),
+        new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+      ])
+      client.disconnect()
+    },
+  }
+}
+
+type IoredisClient = QueueConnection & { disconnect(): void }
+
+function ioredisClient(
+  target: ResolvedOptions['target'],
+  options: ResolvedOptions,
+  failFast: boolean,
+): IoredisClient {
   const ioredis = peer<{
-    Redis: new (options: object) => QueueConnection
-    Cluster: new (nodes: object[], options: object) => QueueConnection
+    Redis: new (options: object) => IoredisClient
+    Cluster: new (nodes: object[], options: object) => IoredisClient
   }>('ioredis', `queueConnection() on ${target.mode}`)
   const base = {
     username: target.mode === 'memory' ? undefined : target.username,
     password: target.mode === 'memory' ? undefined : target.password?.reveal(),
     tls: target.mode === 'memory' ? undefined : target.tls,
-    connectionName: `${options.app}:queue`,
-    maxRetriesPerRequest: null,
+    connectionName: `${options.app}:${failFast ? 'producer' : 'queue'}`,
+    maxRetriesPerRequest: failFast ? 1 : null,
+    enableOfflineQueue: !failFast,
     enableReadyCheck: false,
     retryStrategy: (times: number) => retryDelay(times),
   }

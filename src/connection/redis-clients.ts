@@ -15,7 +15,7 @@ import {
 import type { ResolvedOptions, ResolvedTarget } from '../config/options.js'
 
 /** The connections redkit opens, each at most once per process. */
-export type ConnectionRole = 'command' | 'subscriber' | 'queue'
+export type ConnectionRole = 'command' | 'subscriber' | 'queue' | 'producer'
 
 export type RedisTarget = Exclude<ResolvedTarget, { mode: 'memory' }>
 
@@ -119,8 +119,9 @@ export function createRawClient(
     username: target.username,
     password: target.password?.reveal(),
   }
-  // Only the command connection fails fast while disconnected: its callers are told at once and the
-  // breaker decides. The subscriber and BullMQ's connection wait for the server to come back.
+  // The command connection fails fast while disconnected: its callers are told at once and the breaker
+  // decides. BullMQ's producer connection starts failing fast once first connected (see the manager);
+  // the subscriber and BullMQ's worker connection wait for the server to come back.
   const failFast = role === 'command'
   if (target.mode === 'cluster') {
     return createCluster({

@@ -12,7 +12,15 @@ import {
   RedisUnavailableError,
   type Redkit,
 } from '../../src/index.js'
-import { collectingLogger, freePort, leaks, renderings, startRedis, stopAllServers, waitFor } from '../harness/index.js'
+import {
+  collectingLogger,
+  freePort,
+  leaks,
+  renderings,
+  startRedis,
+  stopAllServers,
+  waitFor,
+} from '../harness/index.js'
 
 afterAll(() => stopAllServers())
 
@@ -69,7 +77,12 @@ describe('wrong password', () => {
       const health = await kit.health()
       expect(health.status).toBe('down')
       expect(health.reason).toMatch(/credentials/)
-      const texts = [...errors.flatMap(renderings), ...logger.records, JSON.stringify(health), ...renderings(kit)]
+      const texts = [
+        ...errors.flatMap(renderings),
+        ...logger.records,
+        JSON.stringify(health),
+        ...renderings(kit),
+      ]
       expect(leaks(texts, secret)).toEqual([])
     } finally {
       await kit.close()
@@ -185,7 +198,12 @@ describe('Redis back after a crash', () => {
 describe('a hung server', () => {
   it('getOrSet answers with the factory value within one commandTimeout', async () => {
     const server = await startRedis()
-    const kit = createRedkit({ url: server.url, app: 'hung', commandTimeout: 400, breaker: { threshold: 100 } })
+    const kit = createRedkit({
+      url: server.url,
+      app: 'hung',
+      commandTimeout: 400,
+      breaker: { threshold: 100 },
+    })
     try {
       const cache = kit.cache<string>('c', { ttl: '1m' })
       await kit.ready()

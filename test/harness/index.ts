@@ -3,8 +3,8 @@
 
 export { freePort } from './free-port.js'
 export { makeTlsFiles, type TlsFiles } from './make-tls-files.js'
+export { collectingLogger, leaks, renderings, serializeError } from './secret-scan.js'
 export { type ClusterOptions, type RedisCluster, startCluster } from './start-cluster.js'
 export { type RedisServer, type RedisServerOptions, startRedis, stopAllServers } from './start-redis.js'
 export { type SentinelOptions, type SentinelSetup, startSentinel } from './start-sentinel.js'
-export { collectingLogger, leaks, renderings, serializeError } from './secret-scan.js'
 export { type WaitForOptions, waitFor } from './wait-for.js'

@@ -8,7 +8,11 @@ import type { Logger } from '../../src/index.js'
 export function serializeError(error: unknown, seen = new Set<unknown>()): unknown {
   if (!(error instanceof Error) || seen.has(error)) return error
   seen.add(error)
-  const out: Record<string, unknown> = { type: error.constructor.name, message: error.message, stack: error.stack }
+  const out: Record<string, unknown> = {
+    type: error.constructor.name,
+    message: error.message,
+    stack: error.stack,
+  }
   for (const [key, value] of Object.entries(error)) out[key] = serializeError(value, seen)
   if (error.cause !== undefined) out.cause = serializeError(error.cause, seen)
   if (error instanceof AggregateError) out.errors = error.errors.map((inner) => serializeError(inner, seen))
