@@ -5,6 +5,7 @@ import { type Duration, parseDuration } from '../config/duration.js'
 import { RedisUnavailableError } from '../errors.js'
 import type { FeatureContext } from '../feature-context.js'
 import type { Logger } from '../logger.js'
+import { ThrottledWarning } from '../logging/throttled-warning.js'
 import type { Store } from '../store/store.js'
 import { type CacheKey, cacheKeyOf } from './cache-keys.js'
 import { CacheMetrics } from './cache-metrics.js'
@@ -13,8 +14,6 @@ import type { Found } from './entry-reader.js'
 import { L1Cache } from './l1-cache.js'
 import { L1Sync } from './l1-sync.js'
 import type { TagVersions } from './tags/tag-versions.js'
-
-const WARN_INTERVAL_MS = 1000
 
 /** Internal state of one cache, handed to its read path, write path and flows. */
 export class CacheCore {
@@ -30,9 +29,9 @@ export class CacheCore {
   /** The in-process tier, when the `l1` option is on. */
   readonly l1: L1Cache | undefined
   readonly #sync: L1Sync | undefined
+  /** Store failures are logged once a second at most: during an outage every call fails. */
+  readonly #unavailable: ThrottledWarning
   #reads = 0
-  #lastWarnAt = 0
-  #suppressedWarnings = 0
 
   constructor(context: FeatureContext, namespace: string, options: ResolvedCacheOptions) {
     this.namespace = namespace
@@ -41,6 +40,7 @@ export class CacheCore {
     this.logger = context.logger
     this.tags = context.tags
     this.keyPrefix = context.keys.scope('cache', namespace).prefix
+    this.#unavailable = new ThrottledWarning(context.logger, 'redkit: cache write skipped, Redis unavailable')
     if (options.l1) {
       this.l1 = new L1Cache(options.l1)
       this.#sync = new L1Sync(context, namespace)
@@ -119,16 +119,6 @@ export class CacheCore {
     if (!(error instanceof RedisUnavailableError)) throw error
     this.metrics.errors++
     if (this.options.strict) throw error
-    const now = Date.now()
-    if (now - this.#lastWarnAt < WARN_INTERVAL_MS) {
-      this.#suppressedWarnings++
-      return
-    }
-    this.logger.warn(
-      { cache: this.namespace, operation, error: error.message, suppressed: this.#suppressedWarnings },
-      'redkit: cache write skipped, Redis unavailable',
-    )
-    this.#lastWarnAt = now
-    this.#suppressedWarnings = 0
+    this.#unavailable.warn({ cache: this.namespace, operation, error: error.message })
   }
 }

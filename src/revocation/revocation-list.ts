@@ -7,6 +7,7 @@ import { errorMessage, InvalidOptionsError, RedisUnavailableError } from '../err
 import type { FeatureContext } from '../feature-context.js'
 import type { KeyBuilder } from '../keys/key-builder.js'
 import type { Logger } from '../logger.js'
+import { ThrottledWarning } from '../logging/throttled-warning.js'
 import type { Store } from '../store/store.js'
 import raiseCutoffLua from './raise-cutoff.lua'
 import {
@@ -64,6 +65,8 @@ export class RevocationList {
   #epoch = 0
   /** Counters for `kit.metrics().revocations[name]`. */
   readonly #counts = { checks: 0, cacheHits: 0, revoked: 0, decidedWithoutRedis: 0 }
+  /** During an outage every check fails: logged once a second at most, with how many were left out. */
+  readonly #unavailable: ThrottledWarning
   #listening = false
   #subscribed: Promise<unknown> = Promise.resolve()
 
@@ -73,6 +76,7 @@ export class RevocationList {
     this.#store = context.store
     this.#bus = context.bus
     this.#logger = context.logger
+    this.#unavailable = new ThrottledWarning(context.logger, 'redkit: revocation check without Redis')
     this.#keys = context.keys.scope(this.#options.name)
     this.#channel = `revocations:${this.#options.name}`
     this.#store.defineScript({
@@ -173,10 +177,11 @@ export class RevocationList {
       } catch (error) {
         if (!(error instanceof RedisUnavailableError)) throw error
         this.#counts.decidedWithoutRedis++
-        this.#logger.warn(
-          { error: error.message, policy: this.#options.onUnavailable },
-          'redkit: revocation check without Redis',
-        )
+        this.#unavailable.warn({
+          revocations: this.#options.name,
+          error: error.message,
+          policy: this.#options.onUnavailable,
+        })
         return this.#options.onUnavailable === 'deny'
       }
       if (jti !== undefined) jtiRevoked = values.shift() === REVOKED ? 1 : 0

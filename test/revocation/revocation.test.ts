@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   createRedkit,
   InvalidOptionsError,
+  type Logger,
   type Redkit,
   type RevocationListOptions,
 } from '../../src/index.js'
@@ -233,6 +234,53 @@ describe('revocations across instances on one Redis', () => {
       timeoutMs: 10_000,
       message: 'the reconnect to flush the cached answer',
     })
+  })
+
+  it('while Redis is down, checks log one warning per interval with the count of those suppressed', async () => {
+    const own = await startRedis()
+    const warnings: { fields: Record<string, unknown>; message: string }[] = []
+    const noop = () => {}
+    const logger: Logger = {
+      debug: noop,
+      info: noop,
+      error: noop,
+      warn: (fields, message) => warnings.push({ fields, message }),
+    }
+    // The breaker opens on the first failure, so every later check fails at once, well within one interval.
+    const k = createRedkit({
+      url: own.url,
+      environment: {},
+      app: 'rev',
+      commandTimeout: 300,
+      breaker: { threshold: 1, cooldown: '1m' },
+      logger,
+    })
+    const outage = () => warnings.filter((w) => w.message === 'redkit: revocation check without Redis')
+    try {
+      const revocations = k.revocations({ name: 'noisy', cache: false })
+      expect(await revocations.isRevoked({ jti: 'before' })).toBe(false)
+      await own.kill9()
+      let checks = 0
+      const check = async () => {
+        checks++
+        expect(await revocations.isRevoked({ jti: 'during', sub: 'u', iat: 1 })).toBe(true)
+      }
+      for (let i = 0; i < 50; i++) await check()
+      expect(outage()).toHaveLength(1)
+      expect(outage()[0]!.fields).toMatchObject({ policy: 'deny', suppressed: 0 })
+      // Once the interval has passed, the next check logs again, saying how many were left out.
+      await waitFor(
+        async () => {
+          await check()
+          return outage().length === 2
+        },
+        { timeoutMs: 5000, message: 'no second warning after the interval' },
+      )
+      expect(outage()[1]!.fields.suppressed).toBe(checks - 2)
+    } finally {
+      await k.close()
+      await own.stop()
+    }
   })
 
   it('fail policy when Redis is killed: deny by default, allow when configured', async () => {
