@@ -2,7 +2,7 @@
 // and the one rule for a store that fails (count it, warn at most once a second, or throw when strict).
 
 import { type Duration, parseDuration } from '../config/duration.js'
-import { RedisUnavailableError } from '../errors.js'
+import { RedisOutOfMemoryError, RedisUnavailableError } from '../errors.js'
 import type { FeatureContext } from '../feature-context.js'
 import type { Logger } from '../logger.js'
 import { ThrottledWarning } from '../logging/throttled-warning.js'
@@ -31,6 +31,7 @@ export class CacheCore {
   readonly #sync: L1Sync | undefined
   /** Store failures are logged once a second at most: during an outage every call fails. */
   readonly #unavailable: ThrottledWarning
+  readonly #full: ThrottledWarning
   #reads = 0
 
   constructor(context: FeatureContext, namespace: string, options: ResolvedCacheOptions) {
@@ -41,6 +42,7 @@ export class CacheCore {
     this.tags = context.tags
     this.keyPrefix = context.keys.scope('cache', namespace).prefix
     this.#unavailable = new ThrottledWarning(context.logger, 'redkit: cache write skipped, Redis unavailable')
+    this.#full = new ThrottledWarning(context.logger, 'redkit: cache write refused, Redis is out of memory')
     if (options.l1) {
       this.l1 = new L1Cache(options.l1)
       this.#sync = new L1Sync(context, namespace)
@@ -103,22 +105,31 @@ export class CacheCore {
     return (++this.#reads & 7) === 0 ? performance.now() : -1
   }
 
-  /** Awaits a store call; on unavailability counts, logs and returns `fallback` (or throws when strict). */
+  /**
+   * Awaits a store call; when Redis is unavailable or full, counts, logs and returns `fallback` (or throws
+   * when strict).
+   */
   async guard<T, F>(call: Promise<T>, fallback: F, operation?: string): Promise<T | F> {
     try {
       return await call
     } catch (error) {
-      if (!(error instanceof RedisUnavailableError)) throw error
       this.storeFailed(operation ?? 'read', error)
       return fallback
     }
   }
 
-  /** A store call failed: rethrows anything but unavailability (and that too when strict); else counts and warns. */
+  /**
+   * A store call failed: rethrows anything but unavailability and out-of-memory refusals (those too when
+   * strict); else counts and warns, once per interval. A full Redis still serves reads, and the value a
+   * factory computed is still the caller's: a refused write must not fail a read-through.
+   */
   storeFailed(operation: string, error: unknown): void {
-    if (!(error instanceof RedisUnavailableError)) throw error
+    const full = error instanceof RedisOutOfMemoryError
+    if (!full && !(error instanceof RedisUnavailableError)) throw error
     this.metrics.errors++
+    if (full) this.metrics.refusedWrites++
     if (this.options.strict) throw error
-    this.#unavailable.warn({ cache: this.namespace, operation, error: error.message })
+    const warning = full ? this.#full : this.#unavailable
+    warning.warn({ cache: this.namespace, operation, error: (error as Error).message })
   }
 }

@@ -11,6 +11,8 @@ export interface CacheMetricsSnapshot {
   deletes: number
   /** Store failures that were absorbed (Redis down, timeouts) or thrown in strict mode. */
   errors: number
+  /** Writes Redis refused for lack of memory (`maxmemory` reached under `noeviction`); counted in `errors` too. */
+  refusedWrites: number
   /** Foreign or corrupt entries found, deleted and treated as misses. */
   corrupt: number
   /** Factory calls made by getOrSet. */
@@ -42,6 +44,7 @@ export class CacheMetrics {
   sets = 0
   deletes = 0
   errors = 0
+  refusedWrites = 0
   corrupt = 0
   factoryCalls = 0
   l1Hits = 0
@@ -63,6 +66,7 @@ export class CacheMetrics {
       sets: this.sets,
       deletes: this.deletes,
       errors: this.errors,
+      refusedWrites: this.refusedWrites,
       corrupt: this.corrupt,
       factoryCalls: this.factoryCalls,
       l1Hits: this.l1Hits,

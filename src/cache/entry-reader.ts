@@ -1,7 +1,7 @@
 // The read path of a cache: a key read from the store (one MGET per tick where that pays), its envelope
 // decoded, its tag versions checked, its payload decompressed and deserialized. Corrupt data is a miss.
 
-import { errorMessage, RedisUnavailableError } from '../errors.js'
+import { errorMessage, RedisOutOfMemoryError, RedisUnavailableError } from '../errors.js'
 import { type ReadBatcher, readBatcherFor } from '../store/read-batcher.js'
 import type { CacheCore } from './cache-core.js'
 import { decompress } from './compression.js'
@@ -76,7 +76,8 @@ export class EntryReader {
   }
 
   #readFailed(fullKey: string, error: unknown): typeof MISS | typeof UNAVAILABLE {
-    if (error instanceof RedisUnavailableError) {
+    // A full Redis refuses the tag-version script (it may write): unavailable for now, not a corrupt entry.
+    if (error instanceof RedisUnavailableError || error instanceof RedisOutOfMemoryError) {
       this.#core.metrics.errors++
       if (this.#core.options.strict) throw error
       this.#core.logger.debug(

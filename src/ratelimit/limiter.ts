@@ -4,7 +4,7 @@
 import calculateSlot from 'cluster-key-slot'
 import type { Bus } from '../bus/bus.js'
 import { type Duration, parseDuration } from '../config/duration.js'
-import { errorMessage, InvalidOptionsError, RedisUnavailableError } from '../errors.js'
+import { errorMessage, InvalidOptionsError, RedisOutOfMemoryError, RedisUnavailableError } from '../errors.js'
 import type { FeatureContext } from '../feature-context.js'
 import type { KeyBuilder } from '../keys/key-builder.js'
 import type { Logger } from '../logger.js'
@@ -332,12 +332,13 @@ export class RateLimiter {
       }
       return reply
     } catch (error) {
-      if (!(error instanceof RedisUnavailableError)) throw error
+      // A full Redis (OOM under noeviction) refuses the script as surely as a down one: same policy.
+      if (!(error instanceof RedisUnavailableError) && !(error instanceof RedisOutOfMemoryError)) throw error
       return this.#fallback(keys, ops, error)
     }
   }
 
-  #fallback(keys: string[], ops: string[], error: RedisUnavailableError): Promise<ScriptReply> {
+  #fallback(keys: string[], ops: string[], error: Error): Promise<ScriptReply> {
     this.#metrics.storeErrors++
     const policy = this.options.onStoreError
     const decisions = ops.reduce((sum, list) => sum + countOps(list), 0)

@@ -242,6 +242,13 @@ describe('a full server (maxmemory, noeviction)', () => {
       const value = await cache.getOrSet('new', async () => 'made-while-full')
       expect(value).toBe('made-while-full')
       await expect(cache.set('explicit', 'v')).resolves.toBeUndefined()
+      const tagged = await cache.getOrSet('tagged', async () => 'tagged-while-full', { tags: ['t1'] })
+      expect(tagged).toBe('tagged-while-full')
+      expect(await cache.get('before')).toBe('stored-before-full')
+      const metrics = kit.metrics() as unknown as { cache: { c: { refusedWrites: number } } }
+      expect(metrics.cache.c.refusedWrites).toBeGreaterThanOrEqual(2)
+      // One warning per interval, not one per refused write.
+      expect(logger.records.filter((line) => line.includes('out of memory')).length).toBeLessThanOrEqual(2)
 
       const limiter = kit.limiter('api', { limit: 3, window: '1m' })
       const decision = await limiter.consume('ip-1')
