@@ -100,6 +100,23 @@ export interface RedkitOptions {
   }
   /** Environment variables to read instead of `process.env` (tests, multi-tenant setups). */
   environment?: Readonly<Record<string, string | undefined>>
+  /**
+   * An existing node-redis client or cluster (`createClient()` / `createCluster()` from `redis` or
+   * `@redis/client` 5) to use as the command connection, as connect-redis takes one. The app owns it:
+   * redkit connects it if it is not open yet and never closes it; the subscriber and BullMQ connections
+   * are redkit's own, made with `client.duplicate()` and closed by `kit.close()`. Commands keep the
+   * breaker and `commandTimeout`. Not with `url`, `host`, `cluster` or `sentinel`.
+   * @example createRedkit({ client: await createClient({ url }).connect(), app: 'shop' })
+   */
+  client?: ExistingRedisClient
+}
+
+/** What redkit needs of an app's own node-redis client or cluster (see {@link RedkitOptions.client}). */
+export interface ExistingRedisClient {
+  readonly isOpen: boolean
+  connect(): Promise<unknown>
+  duplicate(): unknown
+  on(event: string, listener: (...args: never[]) => void): unknown
 }
 
 /** How to reach the backend, after parsing. */
@@ -129,6 +146,8 @@ export type ResolvedTarget =
 /** Options after defaults, environment and validation: what the rest of redkit reads. */
 export interface ResolvedOptions {
   target: ResolvedTarget
+  /** The app's own client for the command connection, when given. */
+  client?: ExistingRedisClient
   /** Printable description of the target, credentials removed. */
   describe: string
   app: string
@@ -161,6 +180,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'breaker',
   'tags',
   'environment',
+  'client',
 ])
 
 const MEMORY_URLS = new Set(['', 'memory', 'memory://', 'disabled', 'none', 'off'])
@@ -169,7 +189,7 @@ const MEMORY_URLS = new Set(['', 'memory', 'memory://', 'disabled', 'none', 'off
 export function resolveOptions(options: RedkitOptions = {}): ResolvedOptions {
   checkOptionKeys(options, KNOWN_OPTIONS, 'createRedkit')
   const environment = options.environment ?? process.env
-  const target = resolveTarget(options, environment)
+  const target = options.client === undefined ? resolveTarget(options, environment) : clientTarget(options)
   const app = options.app ?? 'app'
   checkName(app, 'app')
   if (options.env !== undefined) checkName(options.env, 'env')
@@ -185,7 +205,9 @@ export function resolveOptions(options: RedkitOptions = {}): ResolvedOptions {
 
   return {
     target,
-    describe: describeTarget(target),
+    ...(options.client === undefined ? {} : { client: options.client }),
+    describe:
+      options.client === undefined ? describeTarget(target) : `app client (${describeTarget(target)})`,
     app,
     prefix,
     logger: options.logger ?? silentLogger,
@@ -197,6 +219,52 @@ export function resolveOptions(options: RedkitOptions = {}): ResolvedOptions {
       cooldownMs: optionalDuration(options.breaker?.cooldown, 'breaker.cooldown', 30_000),
     },
     tags: resolveTags(options.tags),
+  }
+}
+
+/** The target of an app's own client, read from its options (for messages and health only). */
+function clientTarget(options: RedkitOptions): ResolvedTarget {
+  const client = options.client as unknown as Record<string, unknown>
+  if (typeof client !== 'object' || client === null || typeof client.duplicate !== 'function') {
+    throw new InvalidOptionsError(
+      'client must be a node-redis client or cluster (createClient() or createCluster()).',
+    )
+  }
+  for (const other of [
+    'url',
+    'host',
+    'port',
+    'cluster',
+    'sentinel',
+    'password',
+    'username',
+    'db',
+    'tls',
+  ] as const) {
+    if (options[other] !== undefined) {
+      throw new InvalidOptionsError(
+        `client and ${other} cannot be used together: the client already says where Redis is and how to log in.`,
+      )
+    }
+  }
+  if (typeof client.nodeClient === 'function') {
+    const roots = ((
+      client._options as { rootNodes?: { socket?: { host?: string; port?: number } }[] } | undefined
+    )?.rootNodes ?? []) as { socket?: { host?: string; port?: number } }[]
+    return {
+      mode: 'cluster',
+      nodes: roots.map((node) => ({
+        host: node.socket?.host ?? 'localhost',
+        port: node.socket?.port ?? 6379,
+      })),
+    }
+  }
+  const own = (client.options ?? {}) as { socket?: { host?: string; port?: number }; database?: number }
+  return {
+    mode: 'redis',
+    host: own.socket?.host ?? 'localhost',
+    port: own.socket?.port ?? 6379,
+    db: own.database ?? 0,
   }
 }
 

@@ -57,11 +57,21 @@ class Connection {
   #lostSinceReady = false
   readonly #manager: ConnectionManager
 
-  constructor(manager: ConnectionManager, role: ConnectionRole, raw: RawClient, commands: CommandClient) {
+  /** The app's own client: used as it is, never closed by redkit. */
+  readonly provided: boolean
+
+  constructor(
+    manager: ConnectionManager,
+    role: ConnectionRole,
+    raw: RawClient,
+    commands: CommandClient,
+    provided = false,
+  ) {
     this.#manager = manager
     this.role = role
     this.raw = raw
     this.commands = commands
+    this.provided = provided
   }
 
   get ready(): boolean {
@@ -72,6 +82,12 @@ class Connection {
   open(): void {
     if (this.state !== 'idle') return
     this.state = 'connecting'
+    const raw = this.raw as { isOpen: boolean; isReady?: boolean }
+    if (raw.isOpen) {
+      // An app's client that is already open: ready now, or when it says so (a Cluster has no isReady).
+      if (raw.isReady !== false) this.#ready()
+      return
+    }
     this.#connect()
   }
 
@@ -398,6 +414,7 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
       [...this.#connections.values()].map(async (connection) => {
         const wasReady = connection.ready
         connection.close()
+        if (connection.provided) return
         const raw = connection.raw as unknown as {
           isOpen: boolean
           close?: () => Promise<void>
@@ -478,19 +495,26 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
       reconnect: (retries: number, cause: Error) =>
         single ? connection!.attemptFailed(retries, cause) : this.#nodeAttemptFailed(role, retries, cause),
     }
-    const raw = createRawClient(this.#options, this.#target, role, hooks)
+    const own = this.#options.client as RawClient | undefined
+    const provided = own !== undefined && role === 'command'
+    const raw = own
+      ? provided
+        ? own
+        : ((own as unknown as { duplicate(): RawClient }).duplicate() as RawClient)
+      : createRawClient(this.#options, this.#target, role, hooks)
     const commands =
       this.#target.mode === 'cluster'
         ? new ClusterCommands(raw as RedisClusterType)
         : this.#target.mode === 'sentinel'
           ? new SentinelCommands(raw as never)
           : new NodeCommands(raw as RedisClientType)
-    connection = new Connection(this, role, raw, commands)
+    connection = new Connection(this, role, raw, commands, provided)
     connection.wire()
     this.#connections.set(role, connection)
     if (role === 'command') {
       this.#command = connection
-      if (commands instanceof NodeCommands) this.#watch(connection, commands.raw)
+      // The watchdog drops a stalled connection: never done to the app's own client.
+      if (commands instanceof NodeCommands && !provided) this.#watch(connection, commands.raw)
       else this.#deadlines = new CommandDeadlines(this.#options.commandTimeoutMs)
     }
     return connection
