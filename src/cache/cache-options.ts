@@ -2,7 +2,7 @@
 // the hot path reads without re-parsing durations or re-checking defaults.
 
 import { type Duration, parseDuration } from '../config/duration.js'
-import { checkOptionKeys } from '../config/validate.js'
+import { checkOneOf, checkOptionKeys, describeValue } from '../config/validate.js'
 import { InvalidOptionsError } from '../errors.js'
 import type { CompressionAlgorithm } from './compression.js'
 import { type CacheSerializer, JsonSerializer } from './json-serializer.js'
@@ -200,6 +200,23 @@ const KNOWN = new Set([
   'cacheControl',
 ])
 
+const L1_KNOWN = new Set(['max', 'maxBytes', 'ttl'])
+const LOCK_KNOWN = new Set(['wait', 'ttl'])
+const COMPRESSIONS = ['gzip', 'brotli', false] as const
+const CALL_KNOWN = {
+  set: new Set(['ttl', 'tags']),
+  getOrSet: new Set(['ttl', 'tags', 'cacheNullish']),
+  warm: new Set(['concurrency', 'onProgress']),
+}
+
+/**
+ * Checks the options of one call (`set`, `getOrSet`, `warm`): a typo there would silently change nothing.
+ * @throws InvalidOptionsError
+ */
+export function checkCallOptions(namespace: string, call: keyof typeof CALL_KNOWN, options: unknown): void {
+  if (options !== undefined) checkOptionKeys(options, CALL_KNOWN[call], `cache '${namespace}' ${call}`)
+}
+
 /** Validates cache options; throws InvalidOptionsError naming the cache and the option. */
 export function resolveCacheOptions(namespace: string, given: CacheOptions = {}): ResolvedCacheOptions {
   const where = `cache '${namespace}'`
@@ -211,12 +228,7 @@ export function resolveCacheOptions(namespace: string, given: CacheOptions = {})
       `${where}: serializer must have serialize(value) and deserialize(data) functions.`,
     )
   }
-  const compression = options.compression ?? 'gzip'
-  if (compression !== false && compression !== 'gzip' && compression !== 'brotli') {
-    throw new InvalidOptionsError(
-      `${where}: compression must be 'gzip', 'brotli' or false, got ${JSON.stringify(compression)}.`,
-    )
-  }
+  const compression = checkOneOf(options.compression ?? 'gzip', COMPRESSIONS, where, 'compression')
   const ttlMs = parseDuration(options.ttl ?? '1h', `${where} ttl`)
   const swrMs = parseDuration(options.swr ?? 0, `${where} swr`)
   const graceMs = parseDuration(options.grace ?? 0, `${where} grace`)
@@ -269,8 +281,12 @@ export function resolveCacheOptions(namespace: string, given: CacheOptions = {})
 
 function resolveL1(where: string, l1: CacheOptions['l1'], ttlMs: number): ResolvedCacheOptions['l1'] {
   if (l1 === undefined || l1 === false) return undefined
-  if (typeof l1 !== 'object' || l1 === null)
-    throw new InvalidOptionsError(`${where}: l1 must be false or an options object.`)
+  if (typeof l1 !== 'object' || l1 === null || Array.isArray(l1)) {
+    throw new InvalidOptionsError(
+      `${where}: l1 must be false or an object such as { max: 10000 }, got ${describeValue(l1)}.`,
+    )
+  }
+  checkOptionKeys(l1, L1_KNOWN, where, { path: 'l1' })
   const max = l1.max ?? 10_000
   if (!Number.isInteger(max) || max < 1)
     throw new InvalidOptionsError(`${where}: l1.max must be an integer >= 1, got ${max}.`)
@@ -288,8 +304,12 @@ function resolveL1(where: string, l1: CacheOptions['l1'], ttlMs: number): Resolv
 function resolveLock(where: string, lock: CacheOptions['lock']): ResolvedCacheOptions['lock'] {
   if (lock === undefined || lock === false) return undefined
   const options = lock === true ? {} : lock
-  if (typeof options !== 'object' || options === null)
-    throw new InvalidOptionsError(`${where}: lock must be true, false or { wait, ttl }.`)
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidOptionsError(
+      `${where}: lock must be true, false or an object such as { wait: '5s', ttl: '10s' }, got ${describeValue(lock)}.`,
+    )
+  }
+  checkOptionKeys(options, LOCK_KNOWN, where, { path: 'lock' })
   const ttlMs = parseDuration(options.ttl ?? '10s', `${where} lock.ttl`)
   if (ttlMs === 0) throw new InvalidOptionsError(`${where}: lock.ttl must be greater than 0.`)
   return { waitMs: parseDuration(options.wait ?? '5s', `${where} lock.wait`), ttlMs }
@@ -307,13 +327,8 @@ function byteCount(value: number | undefined, fallback: number, name: string): n
 
 /** The options over the tier's (a tier's fields apply unless the options set them). */
 function withTier(where: string, options: CacheOptions): CacheOptions {
-  const tier = options.tier
-  if (tier === undefined) return options
-  if (typeof tier !== 'string' || !Object.hasOwn(cacheTiers, tier)) {
-    throw new InvalidOptionsError(
-      `${where}: unknown tier ${JSON.stringify(tier)}; use one of ${Object.keys(cacheTiers).join(', ')}.`,
-    )
-  }
+  if (options.tier === undefined) return options
+  const tier = checkOneOf(options.tier, Object.keys(cacheTiers) as CacheTierName[], where, 'tier')
   const merged: CacheOptions = { ...cacheTiers[tier] }
   for (const [key, value] of Object.entries(options)) {
     if (value !== undefined) (merged as Record<string, unknown>)[key] = value

@@ -3,7 +3,7 @@
 
 import { CacheSerializationError, CacheValueTooLargeError } from '../errors.js'
 import type { CacheCore } from './cache-core.js'
-import type { CacheSetOptions } from './cache-options.js'
+import { type CacheSetOptions, checkCallOptions } from './cache-options.js'
 import { compress } from './compression.js'
 import type { EntryReader } from './entry-reader.js'
 import { decodeEnvelope, type Envelope, encodeEnvelope, FOREVER, UNDEFINED_PAYLOAD } from './envelope.js'
@@ -52,6 +52,7 @@ export class EntryWriter {
 
   /** Stores a value (see `Cache.set`). */
   async set(fullKey: string, value: unknown, options: CacheSetOptions | undefined): Promise<void> {
+    checkCallOptions(this.#core.namespace, 'set', options)
     const ttlMs = this.#core.ttlOf(options?.ttl)
     const tagged = await this.tagsOf(options?.tags)
     if (tagged === null) return

@@ -5,7 +5,7 @@ import { CacheFactoryTimeoutError, errorMessage, InvalidOptionsError } from '../
 import type { CacheCore } from './cache-core.js'
 import type { CacheKey } from './cache-keys.js'
 import { CacheLock } from './cache-lock.js'
-import type { FactoryContext, GetOrSetOptions } from './cache-options.js'
+import { checkCallOptions, type FactoryContext, type GetOrSetOptions } from './cache-options.js'
 import { type EntryReader, type Found, type Lookup, MISS, UNAVAILABLE } from './entry-reader.js'
 import type { EntryWriter } from './entry-writer.js'
 import { SingleFlight } from './single-flight.js'
@@ -41,6 +41,7 @@ export class GetOrSetFlow {
     }
     let relativeKey: string
     try {
+      checkCallOptions(core.namespace, 'getOrSet', options)
       relativeKey = typeof key === 'string' && key !== '' ? key : core.relative(core.keyOf(key))
     } catch (error) {
       return Promise.reject(error)

@@ -5,7 +5,7 @@ import type { Duration } from '../config/duration.js'
 import { errorMessage, InvalidOptionsError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { CacheKey } from './cache-keys.js'
-import type { CacheSetOptions } from './cache-options.js'
+import { type CacheSetOptions, checkCallOptions } from './cache-options.js'
 
 /** One entry to warm: a value, or a factory that loads it. */
 export type WarmEntry<T> =
@@ -43,6 +43,7 @@ export async function warmCache<T>(
   source: Iterable<WarmEntry<T>> | AsyncIterable<WarmEntry<T>>,
   options: WarmOptions,
 ): Promise<WarmProgress> {
+  checkCallOptions(target.namespace, 'warm', options)
   const concurrency = options.concurrency ?? 8
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new InvalidOptionsError(`cache '${target.namespace}': warm concurrency must be an integer >= 1.`)

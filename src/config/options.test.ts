@@ -99,6 +99,49 @@ describe('resolveOptions', () => {
     expect(() => resolve(options)).toThrow(message)
   })
 
+  it.each<[string, RedkitOptions, string]>([
+    [
+      'a breaker typo',
+      { breaker: { treshold: 3 } as never },
+      "createRedkit: unknown option 'breaker.treshold' (did you mean 'breaker.threshold'?). Known options of breaker: threshold, cooldown.",
+    ],
+    [
+      'a tags typo',
+      { tags: { trsut: '1s' } as never },
+      "createRedkit: unknown option 'tags.trsut' (did you mean 'tags.trust'?)",
+    ],
+    [
+      'an unknown cluster option',
+      { cluster: { nodes: ['a:7000'], readFrom: 'replica' } as never },
+      "createRedkit: unknown option 'cluster.readFrom'. Known options of cluster: nodes.",
+    ],
+    [
+      'an unknown field of a cluster node',
+      { cluster: { nodes: [{ host: 'a', port: 7000, tls: true } as never] } },
+      "createRedkit: unknown option 'cluster.nodes[0].tls'. Known options of cluster.nodes[0]: host, port.",
+    ],
+    [
+      'a sentinel typo',
+      { sentinel: { sentinels: ['s:26379'], nmae: 'main' } as never },
+      "createRedkit: unknown option 'sentinel.nmae' (did you mean 'sentinel.name'?)",
+    ],
+    [
+      'an unknown field of a sentinel',
+      { sentinel: { sentinels: [{ host: 's', port: 26379, pass: 'x' } as never] } },
+      "createRedkit: unknown option 'sentinel.sentinels[0].pass'",
+    ],
+    ['a breaker that is not an object', { breaker: 5 as never }, 'createRedkit: breaker must be an object'],
+    ['tags that are not an object', { tags: 'x' as never }, 'createRedkit: tags must be an object'],
+    [
+      'a cluster that is not an object',
+      { cluster: ['a:1'] as never },
+      'createRedkit: cluster must be an object',
+    ],
+  ])('refuses %s, naming the full path', (_label, options, message) => {
+    expect(() => resolve(options)).toThrow(InvalidOptionsError)
+    expect(() => resolve(options)).toThrow(message)
+  })
+
   it('refuses a bad REDIS_TLS value', () => {
     expect(() => resolve({}, { REDIS_HOST: 'h', REDIS_TLS: 'maybe' })).toThrow(/REDIS_TLS/)
   })

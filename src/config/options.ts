@@ -183,11 +183,28 @@ const KNOWN_OPTIONS = new Set<string>([
   'client',
 ])
 
+const BREAKER_OPTIONS = new Set(['threshold', 'cooldown'])
+const TAGS_OPTIONS = new Set(['trust', 'versionTtl', 'reclaim', 'sweepRate'])
+const CLUSTER_OPTIONS = new Set(['nodes'])
+const SENTINEL_OPTIONS = new Set(['sentinels', 'name', 'password'])
+const NODE_OPTIONS = new Set(['host', 'port'])
+const WHERE = 'createRedkit'
+
 const MEMORY_URLS = new Set(['', 'memory', 'memory://', 'disabled', 'none', 'off'])
 
 /** Validates options, applies defaults and REDIS_* variables. Throws InvalidOptionsError. */
 export function resolveOptions(options: RedkitOptions = {}): ResolvedOptions {
-  checkOptionKeys(options, KNOWN_OPTIONS, 'createRedkit')
+  checkOptionKeys(options, KNOWN_OPTIONS, WHERE)
+  // Nested objects are checked as strictly as the top level: a typo there would be silently ignored.
+  checkNested(options.breaker, BREAKER_OPTIONS, 'breaker', "{ threshold: 5, cooldown: '30s' }")
+  checkNested(options.tags, TAGS_OPTIONS, 'tags', "{ trust: '100ms' }")
+  checkNested(options.cluster, CLUSTER_OPTIONS, 'cluster', "{ nodes: ['10.0.0.1:7000'] }")
+  checkNested(
+    options.sentinel,
+    SENTINEL_OPTIONS,
+    'sentinel',
+    "{ sentinels: ['10.0.0.1:26379'], name: 'mymaster' }",
+  )
   const environment = options.environment ?? process.env
   const target = options.client === undefined ? resolveTarget(options, environment) : clientTarget(options)
   const app = options.app ?? 'app'
@@ -280,6 +297,11 @@ function resolveTarget(
   )
 
   const clusterNodes = options.cluster?.nodes ?? splitList(env.REDIS_CLUSTER_NODES)
+  if (options.cluster && !Array.isArray(clusterNodes)) {
+    throw new InvalidOptionsError(
+      `${WHERE}: cluster.nodes must be an array of 'host:port' strings or { host, port }.`,
+    )
+  }
   if (options.cluster && clusterNodes?.length === 0) {
     throw new InvalidOptionsError('cluster.nodes must list at least one node (host:port).')
   }
@@ -294,6 +316,11 @@ function resolveTarget(
   }
 
   const sentinels = options.sentinel?.sentinels ?? splitList(env.REDIS_SENTINELS)
+  if (options.sentinel && !Array.isArray(sentinels)) {
+    throw new InvalidOptionsError(
+      `${WHERE}: sentinel.sentinels must be an array of 'host:port' strings or { host, port }.`,
+    )
+  }
   if (options.sentinel && sentinels?.length === 0) {
     throw new InvalidOptionsError('sentinel.sentinels must list at least one sentinel (host:port).')
   }
@@ -374,8 +401,14 @@ function resolveTls(value: boolean | TlsOptions | undefined): TlsOptions | undef
   return value
 }
 
+/** Checks the keys of a nested options object, when it is given. */
+function checkNested(value: unknown, known: ReadonlySet<string>, path: string, example: string): void {
+  if (value !== undefined) checkOptionKeys(value, known, WHERE, { path, example })
+}
+
 function parseNode(node: string | NodeAddress, name: string): NodeAddress {
   if (typeof node === 'object' && node !== null) {
+    checkOptionKeys(node, NODE_OPTIONS, WHERE, { path: name, example: "{ host: '10.0.0.1', port: 7000 }" })
     if (!node.host) throw new InvalidOptionsError(`${name} has no host.`)
     return { host: node.host, port: parsePort(node.port, `${name}.port`) }
   }

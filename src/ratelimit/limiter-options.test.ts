@@ -51,6 +51,34 @@ describe('resolveLimiterOptions', () => {
     expect(() => resolveLimiterOptions('x', options as never)).toThrow(message)
   })
 
+  it.each<[string, object, string]>([
+    [
+      'a blockFor typo',
+      { blockFor: { duration: '1m', multipler: 3 } },
+      "limiter 'x': unknown option 'blockFor.multipler' (did you mean 'blockFor.multiplier'?). Known options of blockFor: duration, multiplier, max, forgetAfter.",
+    ],
+    [
+      'an unknown algorithm',
+      { algorithm: 'leaky' },
+      "limiter 'x': algorithm must be one of 'fixed-window', 'sliding-window', 'token-bucket', got 'leaky'.",
+    ],
+    [
+      'an unknown store error policy',
+      { onStoreError: 'ignore' },
+      "limiter 'x': onStoreError must be one of 'insurance', 'allow', 'deny', got 'ignore'.",
+    ],
+    [
+      'an unknown tier',
+      { tier: 'gold' },
+      "limiter 'x': tier must be one of 'api', 'auth', 'payment', got 'gold'.",
+    ],
+    ['a top-level typo', { windw: '1m' }, "limiter 'x': unknown option 'windw' (did you mean 'window'?)"],
+  ])('refuses %s, naming the full path and what is allowed', (_label, options, message) => {
+    const all = { limit: 10, window: '1m', ...options } as never
+    expect(() => resolveLimiterOptions('x', all)).toThrow(InvalidOptionsError)
+    expect(() => resolveLimiterOptions('x', all)).toThrow(message)
+  })
+
   it('needs a name', () => {
     expect(() => resolveLimiterOptions('', { limit: 1, window: 1 })).toThrow(InvalidOptionsError)
   })

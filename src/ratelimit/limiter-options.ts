@@ -2,7 +2,7 @@
 // checked once at construction so a bad limit fails when the limiter is created, not on a request.
 
 import { type Duration, parseDuration } from '../config/duration.js'
-import { checkOptionKeys } from '../config/validate.js'
+import { checkOneOf, checkOptionKeys } from '../config/validate.js'
 import { InvalidOptionsError } from '../errors.js'
 import type { RateLimitAlgorithm } from './algorithms/algorithm.js'
 import { type RateLimitTierName, rateLimitTiers } from './tiers.js'
@@ -132,6 +132,9 @@ const KNOWN = new Set([
   'instances',
   'blockedCacheSize',
 ])
+const BLOCK_KNOWN = new Set(['duration', 'multiplier', 'max', 'forgetAfter'])
+const STORE_ERROR_POLICIES: readonly StoreErrorPolicy[] = ['insurance', 'allow', 'deny']
+const TIERS = Object.keys(rateLimitTiers) as RateLimitTierName[]
 const DAY_MS = 86_400_000
 
 /** Applies the tier, the defaults and checks every option. @throws InvalidOptionsError */
@@ -140,27 +143,17 @@ export function resolveLimiterOptions(name: string, options: RateLimiterOptions)
   if (typeof name !== 'string' || name === '') {
     throw new InvalidOptionsError("A limiter needs a non-empty name, e.g. kit.limiter('api', {...}).")
   }
-  checkOptionKeys(options, KNOWN, where, "{ limit: 100, window: '1m' }")
+  checkOptionKeys(options, KNOWN, where, { example: "{ limit: 100, window: '1m' }" })
   let base: RateLimitPolicy = {}
   if (options.tier !== undefined) {
-    if (!Object.hasOwn(rateLimitTiers, options.tier)) {
-      throw new InvalidOptionsError(
-        `${where}: unknown tier '${String(options.tier)}'; use one of ${Object.keys(rateLimitTiers).join(', ')}.`,
-      )
-    }
-    base = rateLimitTiers[options.tier]
+    base = rateLimitTiers[checkOneOf(options.tier, TIERS, where, 'tier')]
   }
   const merged: RateLimiterOptions = { ...base }
   for (const [key, value] of Object.entries(options)) {
     if (value !== undefined) (merged as Record<string, unknown>)[key] = value
   }
 
-  const algorithm = merged.algorithm ?? 'sliding-window'
-  if (!ALGORITHMS.includes(algorithm)) {
-    throw new InvalidOptionsError(
-      `${where}: algorithm must be one of ${ALGORITHMS.join(', ')}, got '${algorithm}'.`,
-    )
-  }
+  const algorithm = checkOneOf(merged.algorithm ?? 'sliding-window', ALGORITHMS, where, 'algorithm')
   const limit = merged.limit
   if (limit === undefined) throw new InvalidOptionsError(`${where}: set limit (units per window) or a tier.`)
   if (!Number.isSafeInteger(limit) || limit < 1) {
@@ -175,12 +168,12 @@ export function resolveLimiterOptions(name: string, options: RateLimiterOptions)
       `${where}: a token bucket refills at most one token per microsecond; raise window.`,
     )
   }
-  const onStoreError = merged.onStoreError ?? 'insurance'
-  if (!['insurance', 'allow', 'deny'].includes(onStoreError)) {
-    throw new InvalidOptionsError(
-      `${where}: onStoreError must be 'insurance', 'allow' or 'deny', got '${onStoreError}'.`,
-    )
-  }
+  const onStoreError = checkOneOf(
+    merged.onStoreError ?? 'insurance',
+    STORE_ERROR_POLICIES,
+    where,
+    'onStoreError',
+  )
   const instances = merged.instances ?? 1
   if (!Number.isSafeInteger(instances) || instances < 1) {
     throw new InvalidOptionsError(
@@ -211,6 +204,12 @@ function resolveBlock(
   where: string,
 ): ResolvedLimiterOptions['block'] {
   if (value === undefined) return undefined
+  if (typeof value === 'object' && value !== null) {
+    checkOptionKeys(value, BLOCK_KNOWN, where, {
+      path: 'blockFor',
+      example: "{ duration: '1m', multiplier: 2 }",
+    })
+  }
   const policy: BlockPolicy = typeof value === 'object' && value !== null ? value : { duration: value }
   const durationMs = parseDuration(policy.duration, `${where}: blockFor.duration`)
   if (durationMs < 1) throw new InvalidOptionsError(`${where}: blockFor must be at least 1 ms.`)

@@ -23,4 +23,26 @@ describe('resolveRevocationOptions', () => {
   ])('rejects %o', (options) => {
     expect(() => resolveRevocationOptions(options)).toThrow(InvalidOptionsError)
   })
+
+  it.each<[string, RevocationListOptions, string]>([
+    [
+      'a cache typo',
+      { cache: { max: 5, ttll: '1m' } as never },
+      "revocations: unknown option 'cache.ttll' (did you mean 'cache.ttl'?). Known options of cache: max, ttl.",
+    ],
+    [
+      'a cache that is not an object',
+      { cache: true as never },
+      'revocations: cache must be false or an object',
+    ],
+    [
+      'an unknown onUnavailable policy',
+      { onUnavailable: 'open' as 'allow' },
+      "revocations: onUnavailable must be one of 'deny', 'allow', got 'open'.",
+    ],
+    ['a top-level typo', { nmae: 'x' } as never, "revocations: unknown option 'nmae' (did you mean 'name'?)"],
+  ])('refuses %s, naming the full path', (_label, options, message) => {
+    expect(() => resolveRevocationOptions(options)).toThrow(InvalidOptionsError)
+    expect(() => resolveRevocationOptions(options)).toThrow(message)
+  })
 })

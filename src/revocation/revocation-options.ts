@@ -2,7 +2,7 @@
 // fails when the app starts, not on the first token check.
 
 import { type Duration, parseDuration } from '../config/duration.js'
-import { checkName, checkOptionKeys } from '../config/validate.js'
+import { checkName, checkOneOf, checkOptionKeys, describeValue } from '../config/validate.js'
 import { InvalidOptionsError } from '../errors.js'
 
 /** Options of `kit.revocations()`. */
@@ -45,6 +45,8 @@ export interface ResolvedRevocationOptions {
 }
 
 const KNOWN = new Set(['name', 'maxTokenLifetime', 'onUnavailable', 'cache'])
+const CACHE_KNOWN = new Set(['max', 'ttl'])
+const POLICIES = ['deny', 'allow'] as const
 
 /** @throws InvalidOptionsError */
 export function resolveRevocationOptions(options: RevocationListOptions): ResolvedRevocationOptions {
@@ -54,14 +56,17 @@ export function resolveRevocationOptions(options: RevocationListOptions): Resolv
   const maxTokenLifetimeMs = parseDuration(options.maxTokenLifetime ?? '30d', 'revocations: maxTokenLifetime')
   if (maxTokenLifetimeMs === 0)
     throw new InvalidOptionsError('revocations: maxTokenLifetime must be greater than 0.')
-  const onUnavailable = options.onUnavailable ?? 'deny'
-  if (onUnavailable !== 'deny' && onUnavailable !== 'allow') {
-    throw new InvalidOptionsError(
-      `revocations: onUnavailable must be 'deny' or 'allow', got '${String(onUnavailable)}'.`,
-    )
-  }
+  const onUnavailable = checkOneOf(options.onUnavailable ?? 'deny', POLICIES, 'revocations', 'onUnavailable')
   let cache: ResolvedRevocationOptions['cache']
   if (options.cache !== false) {
+    if (options.cache !== undefined) {
+      if (typeof options.cache !== 'object' || options.cache === null || Array.isArray(options.cache)) {
+        throw new InvalidOptionsError(
+          `revocations: cache must be false or an object such as { max: 10000, ttl: '1m' }, got ${describeValue(options.cache)}.`,
+        )
+      }
+      checkOptionKeys(options.cache, CACHE_KNOWN, 'revocations', { path: 'cache' })
+    }
     const max = options.cache?.max ?? 10_000
     if (!Number.isInteger(max) || max < 1) {
       throw new InvalidOptionsError(`revocations: cache.max must be a positive integer, got ${max}.`)

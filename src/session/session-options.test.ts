@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidOptionsError } from '../errors.js'
-import { resolveSessionOptions, type SessionStoreOptions } from './session-options.js'
+import {
+  checkSessionCallOptions,
+  resolveSessionOptions,
+  type SessionStoreOptions,
+} from './session-options.js'
 
 const secret = 'x'.repeat(32)
 
@@ -34,5 +38,54 @@ describe('resolveSessionOptions', () => {
     ['bad userIdOf', { userIdOf: 'userId' as never }],
   ])('rejects %s', (_, options) => {
     expect(() => resolveSessionOptions({ secret, ...options }, 'redis')).toThrow(InvalidOptionsError)
+  })
+
+  it.each<[string, SessionStoreOptions, string]>([
+    [
+      'an encryption typo',
+      { encryption: { keys: ['k'.repeat(32)], key: 'x' } as never },
+      "sessions: unknown option 'encryption.key' (did you mean 'encryption.keys'?). Known options of encryption: keys.",
+    ],
+    [
+      'encryption that is not an object',
+      { encryption: 'k' as never },
+      'sessions: encryption must be an object',
+    ],
+    [
+      'an unknown unavailable policy',
+      { unavailable: 'ignore' as 'skip' },
+      "sessions: unavailable must be one of 'error', 'skip', got 'ignore'.",
+    ],
+    [
+      'a top-level typo',
+      { disableTtl: true } as never,
+      "sessions: unknown option 'disableTtl' (did you mean 'disableTTL'?)",
+    ],
+  ])('refuses %s, naming the full path', (_label, options, message) => {
+    expect(() => resolveSessionOptions({ secret, ...options }, 'redis')).toThrow(InvalidOptionsError)
+    expect(() => resolveSessionOptions({ secret, ...options }, 'redis')).toThrow(message)
+  })
+})
+
+describe('checkSessionCallOptions', () => {
+  it.each<['destroyByUserId' | 'listByUserId', unknown, string]>([
+    [
+      'destroyByUserId',
+      { expect: 'sid' },
+      "sessions destroyByUserId: unknown option 'expect' (did you mean 'except'?). Known options: except.",
+    ],
+    [
+      'listByUserId',
+      { currnet: 'sid' },
+      "sessions listByUserId: unknown option 'currnet' (did you mean 'current'?)",
+    ],
+    ['listByUserId', 'sid', 'sessions listByUserId: options must be an object'],
+  ])('refuses %s options %j', (call, options, message) => {
+    expect(() => checkSessionCallOptions(call, options)).toThrow(message)
+  })
+
+  it('accepts the documented options', () => {
+    expect(() => checkSessionCallOptions('destroyByUserId', { except: 'sid' })).not.toThrow()
+    expect(() => checkSessionCallOptions('listByUserId', {})).not.toThrow()
   })
 })

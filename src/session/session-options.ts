@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { type Duration, parseDuration } from '../config/duration.js'
-import { checkName, checkOptionKeys } from '../config/validate.js'
+import { checkName, checkOneOf, checkOptionKeys } from '../config/validate.js'
 import { InvalidOptionsError } from '../errors.js'
 import type { StoreMode } from '../store/store.js'
 import type { SessionKeyMaterial } from './session-cipher.js'
@@ -158,6 +158,22 @@ const KNOWN = new Set([
   'scanCount',
 ])
 
+const ENCRYPTION_KNOWN = new Set(['keys'])
+const UNAVAILABLE_POLICIES = ['error', 'skip'] as const
+
+const CALL_KNOWN = {
+  destroyByUserId: new Set(['except']),
+  listByUserId: new Set(['current']),
+}
+
+/**
+ * Checks the options of one store call: a typo in `except` would log the current device out too.
+ * @throws InvalidOptionsError
+ */
+export function checkSessionCallOptions(call: keyof typeof CALL_KNOWN, options: unknown): void {
+  checkOptionKeys(options, CALL_KNOWN[call], `sessions ${call}`)
+}
+
 /** Checks options and fills defaults. @throws InvalidOptionsError */
 export function resolveSessionOptions(options: SessionStoreOptions, mode: StoreMode): ResolvedSessionOptions {
   checkOptionKeys(options, KNOWN, 'sessions')
@@ -179,6 +195,12 @@ export function resolveSessionOptions(options: SessionStoreOptions, mode: StoreM
   if (!hashIds && secret !== undefined) {
     throw new InvalidOptionsError('sessions: `secret` is only used with `hashIds: true`; remove one of them.')
   }
+  if (options.encryption !== undefined) {
+    checkOptionKeys(options.encryption, ENCRYPTION_KNOWN, 'sessions', {
+      path: 'encryption',
+      example: '{ keys: [newestKey, olderKey] }',
+    })
+  }
   const keys = options.encryption?.keys ?? []
   if (options.encryption !== undefined && (!Array.isArray(keys) || keys.length === 0)) {
     throw new InvalidOptionsError('sessions: encryption.keys must list at least one key, newest first.')
@@ -192,12 +214,12 @@ export function resolveSessionOptions(options: SessionStoreOptions, mode: StoreM
       throw new InvalidOptionsError('sessions: ttl must be greater than 0 (or use disableTTL).')
     ttlOf = () => ttlMs
   }
-  const unavailable = options.unavailable ?? 'error'
-  if (unavailable !== 'error' && unavailable !== 'skip') {
-    throw new InvalidOptionsError(
-      `sessions: unavailable must be 'error' or 'skip', got '${String(unavailable)}'.`,
-    )
-  }
+  const unavailable = checkOneOf(
+    options.unavailable ?? 'error',
+    UNAVAILABLE_POLICIES,
+    'sessions',
+    'unavailable',
+  )
   const scanCount = options.scanCount ?? 1000
   if (!Number.isInteger(scanCount) || scanCount < 1) {
     throw new InvalidOptionsError(`sessions: scanCount must be a positive integer, got ${scanCount}.`)

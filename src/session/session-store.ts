@@ -20,6 +20,7 @@ import {
   UndecodableSessionError,
 } from './session-codec.js'
 import {
+  checkSessionCallOptions,
   type ResolvedSessionOptions,
   resolveSessionOptions,
   type SessionData,
@@ -259,6 +260,7 @@ export class SessionStore extends EventEmitter {
    * @example await store.destroyByUserId(user.id, { except: req.sessionID })
    */
   async destroyByUserId(userId: string | number, options: DestroyByUserIdOptions = {}): Promise<number> {
+    checkSessionCallOptions('destroyByUserId', options)
     const user = String(userId)
     const keep = options.except === undefined ? undefined : this.#cipher.storedId(options.except)
     const index = this.#userKeys.build(user)
@@ -290,6 +292,7 @@ export class SessionStore extends EventEmitter {
    * @example const devices = await store.listByUserId(req.session.userId, { current: req.sessionID })
    */
   async listByUserId(userId: string | number, options: ListByUserIdOptions = {}): Promise<SessionInfo[]> {
+    checkSessionCallOptions('listByUserId', options)
     const user = String(userId)
     const index = this.#userKeys.build(user)
     const entries = await this.#store.hgetall(index)

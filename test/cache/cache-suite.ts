@@ -164,6 +164,16 @@ export function cacheSuite(name: string, setup: () => Promise<CacheSuiteSetup>):
       expect(() => fresh({ compression: 'zip' as never })).toThrow(/compression/)
       expect(() => fresh({ maxSize: -1 })).toThrow(/maxSize/)
       expect(() => fresh({ colour: 1 } as never)).toThrow(/unknown option 'colour'/)
+      expect(() => fresh({ l1: { maxx: 10 } } as never)).toThrow(/unknown option 'l1\.maxx'/)
+      // Per-call options are checked too: a typo would silently change nothing.
+      await expect(cache.set('k', 1, { ttll: '1m' } as never)).rejects.toThrow(/set: unknown option 'ttll'/)
+      await expect(cache.getOrSet('k', () => 1, { tag: ['a'] } as never)).rejects.toThrow(
+        /getOrSet: unknown option 'tag'/,
+      )
+      await expect(cache.warm([], { concurency: 2 } as never)).rejects.toThrow(
+        /warm: unknown option 'concurency'/,
+      )
+      expect(await kit.store.get(cache.keyOf('k'))).toBeNull()
       const named = kit.cache(`n${randomUUID().slice(0, 6)}`, { ttl: '1m' })
       expect(kit.cache(named.namespace)).toBe(named)
       expect(kit.cache(named.namespace, { ttl: '1m' })).toBe(named)
@@ -185,7 +195,7 @@ export function cacheSuite(name: string, setup: () => Promise<CacheSuiteSetup>):
       expect(fresh({ tier: 'detail', ttl: '10m' }).cacheControl).toBe('private, no-cache')
       expect(fresh().cacheControl).toBeUndefined()
 
-      expect(() => fresh({ tier: 'hot' as never })).toThrow(/unknown tier "hot"; use one of reference/)
+      expect(() => fresh({ tier: 'hot' as never })).toThrow(/tier must be one of 'reference', 'userContext'/)
       expect(() => fresh({ cacheControl: 'max-age=1\r\nSet-Cookie: a=b' })).toThrow(/cacheControl/)
     })
 

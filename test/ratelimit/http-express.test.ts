@@ -203,5 +203,12 @@ describe('Express rateLimit', () => {
     expect(() => rateLimit(api, { ipv6Subnet: 200 })).toThrow(/ipv6Subnet/)
     expect(() => rateLimit(api, { cost: 3 })).toThrow(/cost/)
     expect(() => rateLimit(api, { keyBy: 'cookie' as 'ip' })).toThrow(/keyBy/)
+    expect(() => rateLimit(api, { standardHeaders: 'draft-7' as never })).toThrow(
+      "rateLimit: standardHeaders must be one of true, false, got 'draft-7'.",
+    )
+    expect(() => rateLimit(api, { onLimted: () => {} } as never)).toThrow(
+      "rateLimit: unknown option 'onLimted' (did you mean 'onLimited'?)",
+    )
+    expect(() => rateLimit(api, { onLimited: 'json' as never })).toThrow(/onLimited must be a function/)
   })
 })

@@ -1,6 +1,7 @@
 // The framework-neutral core of the HTTP middleware: which key a request is limited under, the allow,
 // deny and skip rules, and the response a decision asks for. Express and Fastify only adapt it.
 
+import { checkOneOf, checkOptionKeys, describeValue } from '../../config/validate.js'
 import { InvalidOptionsError } from '../../errors.js'
 import type { RateLimiter, RateLimitResult } from '../limiter.js'
 import { ipKey } from './client-key.js'
@@ -57,7 +58,8 @@ export interface HttpRateLimitOptions<Req> {
    */
   denyList?: readonly string[]
   /**
-   * Send `RateLimit-Policy` and `RateLimit` (IETF draft 8).
+   * Send `RateLimit-Policy` and `RateLimit` (IETF draft 8, the only draft sent: express-rate-limit's
+   * `'draft-6'`/`'draft-7'` values are refused).
    * @default true
    * @example false
    */
@@ -111,7 +113,16 @@ const KNOWN = new Set([
   'legacyHeaders',
   'policyName',
   'message',
+  // The integrations' own option, checked here so every option of the middleware is checked in one place.
+  'onLimited',
 ])
+const BOOLEANS = [true, false] as const
+const WHERE = 'rateLimit'
+
+/** The integrations' `onLimited`, which this core only checks. */
+function onLimitedOf(options: object): unknown {
+  return (options as { onLimited?: unknown }).onLimited
+}
 
 /** Reads `req.user.id` when present (the shape passport and most auth middleware give). */
 function defaultUserId(req: unknown): string | number | undefined {
@@ -137,13 +148,11 @@ export class HttpRateLimit<Req> {
         "rateLimit needs a limiter: rateLimit(kit.limiter('api', {...}), options).",
       )
     }
-    for (const key of Object.keys(options)) {
-      if (!KNOWN.has(key)) throw new InvalidOptionsError(`rateLimit: unknown option '${key}'.`)
-    }
+    checkOptionKeys(options, KNOWN, WHERE)
     const { keyBy = 'ip', ipv6Subnet = 64, cost = 1 } = options
     if (keyBy !== 'ip' && keyBy !== 'user' && typeof keyBy !== 'function') {
       throw new InvalidOptionsError(
-        `rateLimit: keyBy must be 'ip', 'user' or a function, got ${String(keyBy)}.`,
+        `${WHERE}: keyBy must be one of 'ip', 'user' or a function, got ${describeValue(keyBy)}.`,
       )
     }
     if (ipv6Subnet !== false && (!Number.isInteger(ipv6Subnet) || ipv6Subnet < 1 || ipv6Subnet > 128)) {
@@ -152,16 +161,35 @@ export class HttpRateLimit<Req> {
       )
     }
     if (
-      typeof cost === 'number' &&
-      (!Number.isSafeInteger(cost) || cost < 1 || cost > limiter.options.limit)
+      typeof cost !== 'function' &&
+      (typeof cost !== 'number' || !Number.isSafeInteger(cost) || cost < 1 || cost > limiter.options.limit)
     ) {
       throw new InvalidOptionsError(
-        `rateLimit: cost must be a whole number from 1 to the limit, got ${cost}.`,
+        `${WHERE}: cost must be a function or a whole number from 1 to the limit, got ${describeValue(cost)}.`,
       )
     }
-    for (const name of ['skip', 'userId'] as const) {
-      if (options[name] !== undefined && typeof options[name] !== 'function') {
-        throw new InvalidOptionsError(`rateLimit: ${name} must be a function.`)
+    const functions = { skip: options.skip, userId: options.userId, onLimited: onLimitedOf(options) }
+    for (const [name, value] of Object.entries(functions)) {
+      if (value !== undefined && typeof value !== 'function') {
+        throw new InvalidOptionsError(`${WHERE}: ${name} must be a function, got ${describeValue(value)}.`)
+      }
+    }
+    for (const name of ['standardHeaders', 'legacyHeaders'] as const) {
+      if (options[name] !== undefined) checkOneOf(options[name], BOOLEANS, WHERE, name)
+    }
+    for (const name of ['allowList', 'denyList'] as const) {
+      const list: unknown = options[name]
+      if (list !== undefined && (!Array.isArray(list) || !list.every((item) => typeof item === 'string'))) {
+        throw new InvalidOptionsError(
+          `${WHERE}: ${name} must be an array of strings (client IPs or keys), got ${describeValue(list)}.`,
+        )
+      }
+    }
+    for (const name of ['policyName', 'message'] as const) {
+      if (options[name] !== undefined && typeof options[name] !== 'string') {
+        throw new InvalidOptionsError(
+          `${WHERE}: ${name} must be a string, got ${describeValue(options[name])}.`,
+        )
       }
     }
     this.#limiter = limiter

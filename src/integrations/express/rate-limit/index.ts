@@ -30,8 +30,9 @@ export interface RateLimitOptions extends HttpRateLimitOptions<Request> {
  * @throws InvalidOptionsError when an option is invalid
  */
 export function rateLimit(limiter: RateLimiter, options: RateLimitOptions = {}): RequestHandler {
-  const { onLimited, ...rest } = options
-  const core = new HttpRateLimit<Request>(limiter, rest)
+  // The core checks every option, onLimited included, so a typo fails here, at startup.
+  const core = new HttpRateLimit<Request>(limiter, options)
+  const { onLimited } = options
   return (req: Request, res: Response, next: NextFunction): void => {
     core.decide(req, req.ip ?? req.socket.remoteAddress).then((decision) => {
       res.set(decision.headers)

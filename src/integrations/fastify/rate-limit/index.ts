@@ -34,8 +34,9 @@ export type RateLimitHook = (request: FastifyRequest, reply: FastifyReply) => Pr
  * @throws InvalidOptionsError when an option is invalid
  */
 export function rateLimit(limiter: RateLimiter, options: RateLimitOptions = {}): RateLimitHook {
-  const { onLimited, ...rest } = options
-  const core = new HttpRateLimit<FastifyRequest>(limiter, rest)
+  // The core checks every option, onLimited included, so a typo fails here, at startup.
+  const core = new HttpRateLimit<FastifyRequest>(limiter, options)
+  const { onLimited } = options
   return async (request, reply) => {
     const decision = await core.decide(request, request.ip)
     reply.headers(decision.headers)
