@@ -116,7 +116,6 @@ export interface ExistingRedisClient {
   readonly isOpen: boolean
   connect(): Promise<unknown>
   duplicate(): unknown
-  on(event: string, listener: (...args: never[]) => void): unknown
 }
 
 /** How to reach the backend, after parsing. */

@@ -4,6 +4,7 @@ import {
   type BreakerStateChange,
   type Bus,
   createRedkit,
+  type ExistingRedisClient,
   type HealthReport,
   type InvalidOptionsError,
   type RedisUnavailableError,
@@ -69,3 +70,14 @@ describe('public types', () => {
     expectTypeOf<RedkitError['code']>().toBeString()
   })
 })
+
+describe('createRedkit({ client })', () => {
+  it('takes a node-redis client or cluster', async () => {
+    const { createClient, createCluster } = await import('@redis/client')
+    expectTypeOf(createRedkit).toBeCallableWith({ client: createClient() })
+    expectTypeOf(createRedkit).toBeCallableWith({ client: createCluster({ rootNodes: [] }) })
+    expectTypeOf(kitOptionsClient).toEqualTypeOf<ExistingRedisClient | undefined>()
+  })
+})
+
+declare const kitOptionsClient: RedkitOptions['client']
