@@ -1,5 +1,5 @@
-// Measures the throughput of an async operation against a baseline operation in the same process.
-// Subject and baseline run in alternating rounds and the median round counts, because the machine is shared.
+// Measures the throughput of an async operation against baseline operations in the same process.
+// All sides run in alternating rounds and the median round counts, because the machine is shared.
 
 import { performance } from 'node:perf_hooks'
 
@@ -12,7 +12,7 @@ export interface CompareOptions {
   concurrency: number
   /** Measured time per side, split evenly over the rounds. @default 5000 */
   durationMs?: number
-  /** Rounds per side; subject and baseline alternate between rounds. @default 5 */
+  /** Rounds per side; every round runs each side once, in alternating order. @default 5 */
   rounds?: number
   /** Unmeasured run of each side before the first round (JIT, connections, server caches). @default 1000 */
   warmupMs?: number
@@ -31,53 +31,60 @@ export interface Throughput {
   rounds: number[]
 }
 
-/** Result of {@link compare}. */
-export interface Comparison {
-  subject: Throughput
-  baseline: Throughput
-  /** `subject.opsPerSec / baseline.opsPerSec`: 1 means the same speed, 0.9 means 10% slower. */
+/** One baseline's result in {@link compare}. */
+export interface BaselineThroughput extends Throughput {
+  /** `subject.opsPerSec / opsPerSec`: 1 means the same speed, 0.9 means the subject is 10% slower. */
   ratio: number
 }
 
+/** Result of {@link compare}. */
+export interface Comparison {
+  subject: Throughput
+  /** One entry per baseline, in the order they were given. */
+  baselines: BaselineThroughput[]
+}
+
 /**
- * Measures `subject` and `baseline` in alternating rounds (S B B S S B ...: who goes first flips each
- * round, so neither side always runs right after the other) after a warm-up of each, and returns the
- * median ops/s of each side. Rejects with the first error an operation throws.
+ * Measures `subject` and every baseline in alternating rounds after a warm-up of each, and returns the
+ * median ops/s of each side. A round runs every side once; the order reverses each round (S B1 B2,
+ * B2 B1 S, S B1 B2, ...; with one baseline S B, B S, ...), so no side always runs right after the same
+ * other side and load on a shared machine hits all of them alike. Rejects with the first error an
+ * operation throws.
  */
 export async function compare(
   subject: Operation,
-  baseline: Operation,
+  baselines: readonly Operation[],
   options: CompareOptions,
 ): Promise<Comparison> {
   const { concurrency, durationMs = 5000, rounds = 5, warmupMs = 1000, settleTimeoutMs = 10_000 } = options
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new RangeError('concurrency must be an integer >= 1')
   if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError('rounds must be an integer >= 1')
+  if (baselines.length === 0) throw new RangeError('compare needs at least one baseline')
   const roundMs = durationMs / rounds
   const loop = { concurrency, settleTimeoutMs }
+  const sides = [subject, ...baselines]
 
   if (warmupMs > 0) {
-    await runFor(subject, { ...loop, durationMs: warmupMs })
-    await runFor(baseline, { ...loop, durationMs: warmupMs })
+    for (const side of sides) await runFor(side, { ...loop, durationMs: warmupMs })
   }
-  const subjectRounds: number[] = []
-  const baselineRounds: number[] = []
+  const results: number[][] = sides.map(() => [])
+  const forward = sides.map((_, i) => i)
+  const backward = [...forward].reverse()
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? (['subject', 'baseline'] as const) : (['baseline', 'subject'] as const)
-    for (const side of order) {
-      const opsPerSec = await runFor(side === 'subject' ? subject : baseline, {
-        ...loop,
-        durationMs: roundMs,
-      })
-      ;(side === 'subject' ? subjectRounds : baselineRounds).push(opsPerSec)
+    for (const i of round % 2 === 0 ? forward : backward) {
+      results[i]!.push(await runFor(sides[i]!, { ...loop, durationMs: roundMs }))
     }
   }
+  const subjectRounds = results[0]!
+  const baselineRounds = results.slice(1)
   const subjectOps = median(subjectRounds)
-  const baselineOps = median(baselineRounds)
   return {
     subject: { opsPerSec: subjectOps, rounds: subjectRounds },
-    baseline: { opsPerSec: baselineOps, rounds: baselineRounds },
-    ratio: baselineOps === 0 ? 0 : subjectOps / baselineOps,
+    baselines: baselineRounds.map((roundsOfSide) => {
+      const opsPerSec = median(roundsOfSide)
+      return { opsPerSec, rounds: roundsOfSide, ratio: opsPerSec === 0 ? 0 : subjectOps / opsPerSec }
+    }),
   }
 }
 

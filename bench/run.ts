@@ -11,15 +11,15 @@ const USAGE_EXIT = 2
 
 /**
  * Measured time per side and case, split into alternating rounds, plus a warm-up per side. Short,
- * many rounds: on a shared machine load shifts within seconds, and fine interleaving gives both
- * sides the same share of it. `--quick` trades precision for a fast check.
+ * many rounds: on a shared machine load shifts within seconds, and fine interleaving gives every
+ * side the same share of it. `--quick` trades precision for a fast check.
  */
 const PROFILES = {
   full: { durationMs: 5000, rounds: 10, warmupMs: 1000 },
   quick: { durationMs: 1000, rounds: 5, warmupMs: 250 },
 } as const
 
-/** One result line; `--json` prints exactly these fields. */
+/** One result line (a case against one of its baselines); `--json` prints exactly these fields. */
 interface ResultRow {
   suite: string
   case: string
@@ -27,6 +27,8 @@ interface ResultRow {
   baseline: string
   baselineOpsPerSec: number
   ratio: number
+  /** The ratio aimed for, or null for a baseline that is only reported. */
+  target: number | null
 }
 
 interface Cli {
@@ -51,7 +53,7 @@ function usage(): string {
     '',
     'options:',
     `  --quick  ${PROFILES.quick.durationMs / 1000} s per side and case instead of ${PROFILES.full.durationMs / 1000} s`,
-    '  --json   one JSON object per case on stdout, nothing else',
+    '  --json   one JSON object per table row on stdout, nothing else',
     '',
     'Uses REDIS_URL when set, else starts a redis-server on a free port for the run.',
   ].join('\n')
@@ -104,37 +106,40 @@ function describeUrl(url: string): string {
 }
 
 const COLUMNS = [
-  { title: 'suite', width: 12, align: 'left' },
-  { title: 'case', width: 12, align: 'left' },
-  { title: 'ops/s', width: 11, align: 'right' },
-  { title: 'baseline', width: 14, align: 'left' },
-  { title: 'baseline ops/s', width: 14, align: 'right' },
-  { title: 'ratio', width: 6, align: 'right' },
+  { title: 'suite', align: 'left' },
+  { title: 'case', align: 'left' },
+  { title: 'ops/s', align: 'right' },
+  { title: 'baseline', align: 'left' },
+  { title: 'baseline ops/s', align: 'right' },
+  { title: 'ratio', align: 'right' },
+  { title: 'target', align: 'left' },
 ] as const
 
-function tableLine(cells: readonly string[]): string {
-  return COLUMNS.map((column, i) => {
-    const cell = cells[i] ?? ''
-    return column.align === 'left' ? cell.padEnd(column.width) : cell.padStart(column.width)
-  })
-    .join('  ')
-    .trimEnd()
-}
-
-function tableHeader(): string {
-  return `${tableLine(COLUMNS.map((column) => column.title))}\n${tableLine(COLUMNS.map((column) => '-'.repeat(column.width)))}`
-}
-
-function tableRow(row: ResultRow): string {
+function tableCells(row: ResultRow): string[] {
   const ops = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 0 })
-  return tableLine([
+  return [
     row.suite,
     row.case,
     ops(row.opsPerSec),
     row.baseline,
     ops(row.baselineOpsPerSec),
     row.ratio.toFixed(3),
-  ])
+    row.target === null ? '' : `>= ${row.target}`,
+  ]
+}
+
+/** The table, each column as wide as its widest cell: case and baseline names vary a lot by suite. */
+function table(rows: readonly ResultRow[]): string {
+  const lines = [COLUMNS.map((column) => column.title), ...rows.map(tableCells)]
+  const widths = COLUMNS.map((_, i) => Math.max(...lines.map((cells) => cells[i]!.length)))
+  const line = (cells: readonly string[]): string =>
+    COLUMNS.map((column, i) =>
+      column.align === 'left' ? cells[i]!.padEnd(widths[i]!) : cells[i]!.padStart(widths[i]!),
+    )
+      .join('  ')
+      .trimEnd()
+  const [header, ...body] = lines
+  return [line(header!), line(widths.map((width) => '-'.repeat(width))), ...body.map(line)].join('\n')
 }
 
 function formatRounds(values: readonly number[]): string {
@@ -180,45 +185,54 @@ async function main(): Promise<number> {
       keyPrefix: `redkit-bench:${randomBytes(4).toString('hex')}:`,
     })
     const rows: ResultRow[] = []
+    const report = (row: ResultRow): void => {
+      rows.push(row)
+      if (cli.json) console.log(JSON.stringify(row))
+    }
+    const roundRatio = (ratio: number): number => Math.round(ratio * 1000) / 1000
     try {
       for (const benchCase of prepared.cases) {
         progress(`bench: ${benchCase.name} ...`)
         if ('measure' in benchCase) {
           const measured = await benchCase.measure({ quick: cli.quick })
-          const row: ResultRow = {
+          report({
             suite: suite.name,
             case: benchCase.name,
             opsPerSec: Math.round(measured.opsPerSec),
             baseline: benchCase.baselineName,
             baselineOpsPerSec: Math.round(measured.baselineOpsPerSec),
-            ratio: Math.round((measured.opsPerSec / measured.baselineOpsPerSec) * 1000) / 1000,
-          }
-          rows.push(row)
-          if (cli.json) console.log(JSON.stringify(row))
+            ratio: roundRatio(
+              measured.baselineOpsPerSec === 0 ? 0 : measured.opsPerSec / measured.baselineOpsPerSec,
+            ),
+            target: benchCase.target ?? null,
+          })
           continue
         }
-        const result = await compare(benchCase.subject, benchCase.baseline, {
-          concurrency: benchCase.concurrency,
-          ...profile,
-        })
-        const row: ResultRow = {
-          suite: suite.name,
-          case: benchCase.name,
-          opsPerSec: Math.round(result.subject.opsPerSec),
-          baseline: benchCase.baselineName,
-          baselineOpsPerSec: Math.round(result.baseline.opsPerSec),
-          ratio: Math.round(result.ratio * 1000) / 1000,
-        }
-        rows.push(row)
-        if (cli.json) console.log(JSON.stringify(row))
+        const result = await compare(
+          benchCase.subject,
+          benchCase.baselines.map((baseline) => baseline.operation),
+          { concurrency: benchCase.concurrency, ...profile },
+        )
         // Every round, so a noisy run (rounds far apart) is visible next to the medians.
-        progress(`  redkit rounds:   ${formatRounds(result.subject.rounds)}`)
-        progress(`  baseline rounds: ${formatRounds(result.baseline.rounds)}`)
+        progress(`  subject rounds: ${formatRounds(result.subject.rounds)}`)
+        benchCase.baselines.forEach((baseline, i) => {
+          const measured = result.baselines[i]!
+          progress(`  ${baseline.name} rounds: ${formatRounds(measured.rounds)}`)
+          report({
+            suite: suite.name,
+            case: benchCase.name,
+            opsPerSec: Math.round(result.subject.opsPerSec),
+            baseline: baseline.name,
+            baselineOpsPerSec: Math.round(measured.opsPerSec),
+            ratio: roundRatio(measured.ratio),
+            target: baseline.target ?? null,
+          })
+        })
       }
     } finally {
       await prepared.teardown()
     }
-    if (!cli.json) console.log([tableHeader(), ...rows.map(tableRow)].join('\n'))
+    if (!cli.json) console.log(table(rows))
     return 0
   } finally {
     await target?.stop()

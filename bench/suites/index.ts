@@ -8,7 +8,7 @@ import { sessionSuite } from './session.js'
 import type { BenchSuite } from './suite.js'
 import { tagsSuite } from './tags.js'
 
-export type { BenchCase, BenchSuite, MeasuredCase, PreparedSuite, SuiteContext } from './suite.js'
+export type { Baseline, BenchCase, BenchSuite, MeasuredCase, PreparedSuite, SuiteContext } from './suite.js'
 
 /** Every suite `npm run bench -- <suite>` accepts. */
 export const suites: readonly BenchSuite[] = [

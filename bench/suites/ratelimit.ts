@@ -1,6 +1,7 @@
-// Suite `ratelimit`: kit.limiter().consume against rate-limiter-flexible 11 (RateLimiterRedis on ioredis,
-// configured as its README shows) on the same server in the same run; also counts commands per request.
+// Suite `ratelimit`: kit.limiter().consume against rate-limiter-flexible 11 (RateLimiterRedis on ioredis
+// and on node-redis, each set up as its docs show) on the same server; also counts commands per request.
 
+import { createClient } from '@redis/client'
 import { Redis } from 'ioredis'
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
 import { createRedkit } from '../../src/index.js'
@@ -30,7 +31,7 @@ interface ServerWork {
 
 /**
  * Runs `operation` COUNTED_REQUESTS times, 100 at a time, and reads INFO commandstats around it.
- * Both sides send only scripts on these paths, so EVALSHA + EVAL are the round trips and the other
+ * Every side sends only scripts on these paths, so EVALSHA + EVAL are the round trips and the other
  * commands are the ones the scripts ran.
  */
 async function serverWork(admin: Redis, operation: () => Promise<unknown>): Promise<ServerWork> {
@@ -61,19 +62,25 @@ function swallowRejection(error: unknown): void {
 export const ratelimitSuite: BenchSuite = {
   name: 'ratelimit',
   description:
-    'limiter.consume vs rate-limiter-flexible RateLimiterRedis, c=100 over 1,000 keys, and blocked keys',
+    'limiter.consume vs rate-limiter-flexible on ioredis and node-redis, c=100 over 1,000 keys, blocked keys',
   async setup({ url, keyPrefix }) {
     const kit = createRedkit({ url, app: 'bench', environment: {} })
     // As rate-limiter-flexible's README sets up its ioredis client.
     const client = new Redis(url, { enableOfflineQueue: false, lazyConnect: true })
-    // Counts commands and deletes keys; not part of either side.
+    // And its node-redis client, as its docs show for the `redis` package v4+: created, then connected.
+    const nodeRedis = createClient({ url })
+    // Counts commands and deletes keys; not part of any side.
     const admin = new Redis(url, { lazyConnect: true })
-    try {
-      await Promise.all([client.connect(), admin.connect(), kit.ready()])
-    } catch (error) {
-      client.disconnect()
-      admin.disconnect()
+    const close = async (): Promise<void> => {
       await kit.close()
+      client.disconnect()
+      if (nodeRedis.isOpen) await nodeRedis.close()
+      await admin.quit().catch(() => admin.disconnect())
+    }
+    try {
+      await Promise.all([client.connect(), nodeRedis.connect(), admin.connect(), kit.ready()])
+    } catch (error) {
+      await close()
       throw error
     }
     const run = keyPrefix.replace(/:$/, '')
@@ -95,6 +102,13 @@ export const ratelimitSuite: BenchSuite = {
     const flexible = new RateLimiterRedis({
       storeClient: client,
       keyPrefix: `${run}-rlf-consume`,
+      points: 1_000_000_000,
+      duration: 3600,
+    })
+    const flexibleNodeRedis = new RateLimiterRedis({
+      storeClient: nodeRedis,
+      useRedisPackage: true,
+      keyPrefix: `${run}-rlf-node-redis-consume`,
       points: 1_000_000_000,
       duration: 3600,
     })
@@ -128,43 +142,51 @@ export const ratelimitSuite: BenchSuite = {
     const consumeRedkit = () => limiter.consume(key())
     const consumeSliding = () => sliding.consume(key())
     const consumeFlexible = () => flexible.consume(key())
+    const consumeFlexibleNodeRedis = () => flexibleNodeRedis.consume(key())
     const blockedRedkit = () => blocked.consume(key())
     const blockedFlexible = () => flexibleBlocked.consume(key()).catch(swallowRejection)
 
-    const work = {
-      consume: [await serverWork(admin, consumeRedkit), await serverWork(admin, consumeFlexible)],
-      sliding: [await serverWork(admin, consumeSliding), await serverWork(admin, consumeFlexible)],
-      blocked: [await serverWork(admin, blockedRedkit), await serverWork(admin, blockedFlexible)],
-    } as const
-    for (const [name, [redkit, baseline]] of Object.entries(work)) {
+    const counted = [
+      { name: 'consume', sides: [consumeRedkit, consumeFlexible, consumeFlexibleNodeRedis] },
+      { name: 'sliding', sides: [consumeSliding, consumeFlexible, consumeFlexibleNodeRedis] },
+      { name: 'blocked', sides: [blockedRedkit, blockedFlexible] },
+    ]
+    const perRequest = ({ roundTrips, commands }: ServerWork): string =>
+      `${roundTrips.toFixed(3)} round trips (${commands.toFixed(2)} server commands)`
+    for (const { name, sides } of counted) {
+      const work: ServerWork[] = []
+      for (const side of sides) work.push(await serverWork(admin, side))
+      const [ours, onIoredis, onNodeRedis] = work
       console.error(
-        `bench: ratelimit ${name}: per request, redkit ${redkit.roundTrips.toFixed(3)} round trips (${redkit.commands.toFixed(2)} server commands), ` +
-          `rate-limiter-flexible ${baseline.roundTrips.toFixed(3)} round trips (${baseline.commands.toFixed(2)} server commands)`,
+        `bench: ratelimit ${name}: per request, redkit ${perRequest(ours!)}, ` +
+          `rate-limiter-flexible on ioredis ${perRequest(onIoredis!)}` +
+          (onNodeRedis ? `, on node-redis ${perRequest(onNodeRedis)}` : ''),
       )
     }
 
+    const flexibleBaselines = [
+      { name: 'rlf on ioredis', operation: consumeFlexible, target: 2 },
+      { name: 'rlf on node-redis', operation: consumeFlexibleNodeRedis, target: 1.3 },
+    ]
     return {
       cases: [
         {
           name: 'consume c=100',
           concurrency: CONCURRENCY,
           subject: consumeRedkit,
-          baselineName: 'rlf RateLimiterRedis',
-          baseline: consumeFlexible,
+          baselines: flexibleBaselines,
         },
         {
           name: 'sliding c=100',
           concurrency: CONCURRENCY,
           subject: consumeSliding,
-          baselineName: 'rlf RateLimiterRedis',
-          baseline: consumeFlexible,
+          baselines: flexibleBaselines,
         },
         {
           name: 'blocked c=100',
           concurrency: CONCURRENCY,
           subject: blockedRedkit,
-          baselineName: 'rlf inMemoryBlock',
-          baseline: blockedFlexible,
+          baselines: [{ name: 'rlf inMemoryBlock', operation: blockedFlexible }],
         },
       ],
       async teardown() {
@@ -173,9 +195,7 @@ export const ratelimitSuite: BenchSuite = {
             await deleteKeys(admin, pattern)
           }
         } finally {
-          await kit.close()
-          client.disconnect()
-          await admin.quit().catch(() => admin.disconnect())
+          await close()
         }
       },
     }

@@ -1,7 +1,8 @@
 // Suite `session`: what express-session does per request (get the session, save it back) through
-// kit.sessions(), against connect-redis 9 (node-redis 5) and 7.1 (ioredis 5) on the same server.
+// kit.sessions(), against connect-redis 9 (node-redis 5) and 7.1 (ioredis 5), and by hand on each client.
 
 import { randomBytes } from 'node:crypto'
+import { createClient as createNodeRedis, type RedisClientType } from '@redis/client'
 import { Redis } from 'ioredis'
 import { createRedkit } from '../../src/index.js'
 import { importPeer } from '../peer-libraries.js'
@@ -65,18 +66,47 @@ function requestLoop(store: ReturnType<typeof promisify>, ids: readonly string[]
   }
 }
 
+/** A session as the raw loops read it back. */
+interface StoredSession {
+  views: number
+  cookie: { expires: string }
+}
+
+/** Parses a stored session and counts the view, as the request handler would. */
+function touch(text: string | null): StoredSession {
+  if (text === null) throw new Error('bench: a session of the pool is missing')
+  const session = JSON.parse(text) as StoredSession
+  session.views++
+  return session
+}
+
 /**
- * The floor of redkit's client: the same request with ioredis (the client redkit runs on, auto-pipelined)
- * and nothing else: GET, JSON, SET with the cookie's TTL and XX. No hashed ids, no index, no batching.
+ * The floor of redkit's client: the same request on node-redis alone (the client redkit runs on; it
+ * pipelines what is queued before its next write by itself): GET, JSON, SET with the cookie's TTL and XX.
+ * No hashed ids, no index, no batching.
  */
+function rawNodeRedisLoop(
+  client: RedisClientType,
+  prefix: string,
+  ids: readonly string[],
+): () => Promise<void> {
+  let next = 0
+  return async () => {
+    const key = prefix + ids[next++ % ids.length]!
+    const session = touch(await client.get(key))
+    await client.set(key, JSON.stringify(session), {
+      expiration: { type: 'PX', value: Date.parse(session.cookie.expires) - Date.now() },
+      condition: 'XX',
+    })
+  }
+}
+
+/** The same request on auto-pipelined ioredis alone. */
 function rawIoredisLoop(client: Redis, prefix: string, ids: readonly string[]): () => Promise<void> {
   let next = 0
   return async () => {
     const key = prefix + ids[next++ % ids.length]!
-    const text = await client.get(key)
-    if (text === null) throw new Error('bench: a session of the pool is missing')
-    const session = JSON.parse(text) as { views: number; cookie: { expires: string } }
-    session.views++
+    const session = touch(await client.get(key))
     await client.set(
       key,
       JSON.stringify(session),
@@ -89,7 +119,8 @@ function rawIoredisLoop(client: Redis, prefix: string, ids: readonly string[]): 
 
 export const sessionSuite: BenchSuite = {
   name: 'session',
-  description: 'express-session get+set per request, c=100: kit.sessions() vs connect-redis 9 and 7.1',
+  description:
+    'express-session get+set per request, c=100: kit.sessions() vs connect-redis 9, 7.1 and by hand',
   async setup({ url, keyPrefix }) {
     const [{ RedisStore: ConnectRedis9 }, { default: ConnectRedis7 }, { createClient }, { Redis: Ioredis5 }] =
       await Promise.all([
@@ -101,26 +132,28 @@ export const sessionSuite: BenchSuite = {
 
     // An empty environment: every side connects with the url alone.
     const kit = createRedkit({ url, prefix: `${keyPrefix}redkit:`, environment: {} })
-    const nodeRedis = createClient({ url })
+    const cr9Client = createClient({ url })
     const ioredis5 = new Ioredis5(url, { enableAutoPipelining: true })
+    const rawNodeRedis: RedisClientType = createNodeRedis({ url })
     const raw = new Redis(url, { enableAutoPipelining: true })
     const rawPrefix = `${keyPrefix}raw:`
     const sides = {
       redkit: promisify(kit.sessions({ secret: randomBytes(32) }) as unknown as CallbackStore),
-      cr9: promisify(new ConnectRedis9({ client: nodeRedis, prefix: `${keyPrefix}cr9:` })),
+      cr9: promisify(new ConnectRedis9({ client: cr9Client, prefix: `${keyPrefix}cr9:` })),
       cr7: promisify(new ConnectRedis7({ client: ioredis5, prefix: `${keyPrefix}cr7:` })),
     }
     const close = async (): Promise<void> => {
       await kit.close()
-      await nodeRedis.quit().catch(() => {})
+      await cr9Client.quit().catch(() => {})
       await ioredis5.quit().catch(() => {})
+      if (rawNodeRedis.isOpen) await rawNodeRedis.close()
       await raw.quit().catch(() => {})
     }
 
     const expires = new Date(Date.now() + 86_400_000).toISOString()
     const ids = Array.from({ length: POOL }, () => randomBytes(24).toString('base64url'))
     try {
-      await nodeRedis.connect()
+      await Promise.all([cr9Client.connect(), rawNodeRedis.connect()])
       for (const side of Object.values(sides)) {
         await Promise.all(ids.map((sid, i) => side.set(sid, sessionData(i, expires))))
         // A side that cannot read back what it wrote would bench the wrong thing: fail loudly.
@@ -136,30 +169,33 @@ export const sessionSuite: BenchSuite = {
       throw error
     }
 
-    const subject = requestLoop(sides.redkit, ids)
+    const connectRedis9 = { name: 'connect-redis 9', operation: requestLoop(sides.cr9, ids) }
+    const byHandOnNodeRedis = rawNodeRedisLoop(rawNodeRedis, rawPrefix, ids)
     return {
       cases: [
         {
           name: 'get+set c=100',
           concurrency: 100,
-          subject,
-          baselineName: 'connect-redis 9',
-          baseline: requestLoop(sides.cr9, ids),
+          subject: requestLoop(sides.redkit, ids),
+          baselines: [
+            { ...connectRedis9, target: 1.2 },
+            { name: 'connect-redis 7.1', operation: requestLoop(sides.cr7, ids), target: 1 },
+            // The client's floor: the same request by hand, without the index and the hashed ids.
+            { name: 'raw node-redis get+set', operation: byHandOnNodeRedis },
+          ],
         },
+        // Not redkit: what each client library alone reaches against connect-redis 9 (node-redis 5).
         {
-          name: 'get+set c=100',
+          name: 'raw node-redis get+set c=100',
           concurrency: 100,
-          subject,
-          baselineName: 'connect-redis 7.1',
-          baseline: requestLoop(sides.cr7, ids),
+          subject: byHandOnNodeRedis,
+          baselines: [connectRedis9],
         },
         {
-          // Not redkit: what the client library alone reaches against connect-redis 9 (node-redis 5).
           name: 'raw ioredis get+set c=100',
           concurrency: 100,
           subject: rawIoredisLoop(raw, rawPrefix, ids),
-          baselineName: 'connect-redis 9',
-          baseline: requestLoop(sides.cr9, ids),
+          baselines: [connectRedis9],
         },
       ],
       async teardown() {

@@ -11,7 +11,23 @@ export interface SuiteContext {
   keyPrefix: string
 }
 
-/** One comparison: the redkit operation and the baseline it is measured against. */
+/** What a case is measured against: the same work without redkit, or with a peer library. */
+export interface Baseline {
+  /** Shown in the `baseline` column, e.g. `node-redis get`. */
+  name: string
+  /** The same work without redkit. */
+  operation: Operation
+  /**
+   * The ratio (subject ops/s / baseline ops/s) the project aims for, shown in the `target` column.
+   * Absent for a baseline that is only reported.
+   */
+  target?: number
+}
+
+/**
+ * One redkit operation and the baselines it is measured against. All of them run in the same
+ * alternating rounds, so every row of the case compares against the same subject rounds.
+ */
 export interface BenchCase {
   /** Shown in the `case` column, e.g. `get c=100`. */
   name: string
@@ -19,10 +35,8 @@ export interface BenchCase {
   concurrency: number
   /** What redkit does, e.g. `kit.store.get(key)`. */
   subject: Operation
-  /** Shown in the `baseline` column, e.g. `ioredis`. */
-  baselineName: string
-  /** The same work without redkit. */
-  baseline: Operation
+  /** At least one; the table has a row per baseline. */
+  baselines: readonly Baseline[]
 }
 
 /**
@@ -32,6 +46,8 @@ export interface BenchCase {
 export interface MeasuredCase {
   name: string
   baselineName: string
+  /** As {@link Baseline.target}. */
+  target?: number
   measure(options: { quick: boolean }): Promise<{ opsPerSec: number; baselineOpsPerSec: number }>
 }
 
