@@ -133,7 +133,7 @@ export class GetOrSetFlow {
             : this.#join(fullKey, factory, options, fallback),
         )
     }
-    return this.#join(fullKey, factory, options, fallback)
+    return this.#join(fullKey, factory, options, fallback, found === UNAVAILABLE)
   }
 
   #join<T>(
@@ -141,9 +141,10 @@ export class GetOrSetFlow {
     factory: CacheFactory<T>,
     options: GetOrSetOptions | undefined,
     fallback: Found<T> | undefined,
+    readFailed = false,
   ): Promise<T> {
     return this.#flights.run(fullKey, () =>
-      this.#produce(fullKey, factory, options, fallback).finally(() => {
+      this.#produce(fullKey, factory, options, fallback, readFailed).finally(() => {
         this.#flightEpoch++
       }),
     ) as Promise<T>
@@ -177,24 +178,31 @@ export class GetOrSetFlow {
     factory: CacheFactory<T>,
     options: GetOrSetOptions | undefined,
     fallback: Found<T> | undefined,
+    readFailed: boolean,
   ): Promise<T> {
-    const build = () => this.#build(fullKey, factory, options, fallback)
+    const build = () => this.#build(fullKey, factory, options, fallback, readFailed)
     return this.#lock ? this.#lock.run(fullKey, build) : build()
   }
 
-  /** Runs the factory with its timeouts, stores the value, and applies the fallback rules. */
+  /**
+   * Runs the factory with its timeouts, stores the value, and applies the fallback rules. After a read
+   * that found Redis unavailable the write goes to the background: the caller has already waited once
+   * for Redis and gets the factory's value without waiting for it again.
+   */
   async #build<T>(
     fullKey: string,
     factory: CacheFactory<T>,
     options: GetOrSetOptions | undefined,
     fallback: Found<T> | undefined,
+    readFailed: boolean,
   ): Promise<T> {
     const core = this.#core
     const writer = this.#writer
     const ttlMs = core.ttlOf(options?.ttl)
     // Versions are read BEFORE the factory runs: an invalidation during a slow factory makes the
     // entry born stale instead of serving data built from before the invalidation.
-    const tagged = await writer.tagsOf(options?.tags)
+    // After a failed read the versions cannot be had without waiting again: a tagged value is then not stored.
+    const tagged = readFailed && options?.tags?.length ? null : await writer.tagsOf(options?.tags)
     core.metrics.factoryCalls++
     const controller = new AbortController()
     const run = (async () => factory({ signal: controller.signal, stale: fallback?.value }))()
@@ -203,7 +211,9 @@ export class GetOrSetFlow {
       if (value === undefined && !(options?.cacheNullish ?? core.options.cacheNullish)) return value
       if (tagged === null) return value
       const encoded = await writer.encode(fullKey, value, ttlMs, tagged?.field)
-      await writer.write(fullKey, encoded, ttlMs, tagged, 'getOrSet', { value })
+      const write = writer.write(fullKey, encoded, ttlMs, tagged, 'getOrSet', { value })
+      if (readFailed) write.catch(() => {})
+      else await write
       return value
     })
     const { softTimeoutMs, hardTimeoutMs } = core.options

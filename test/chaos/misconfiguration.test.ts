@@ -3,6 +3,7 @@
 // a hung server and a full one. Each asserts the error type, how long the caller waited, and that no
 // credential appears anywhere the app could print it.
 
+import { createClient } from '@redis/client'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   CommandTimeoutError,
@@ -27,7 +28,8 @@ afterAll(() => stopAllServers())
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
   const started = performance.now()
   try {
-    return { ms: performance.now() - started, value: await fn() }
+    const value = await fn()
+    return { ms: performance.now() - started, value }
   } catch (error) {
     return { ms: performance.now() - started, error }
   }
@@ -214,6 +216,32 @@ describe('a hung server', () => {
     } finally {
       server.resume()
       await kit.close()
+      await server.stop()
+    }
+  })
+})
+
+describe('a hung server behind per-command deadlines (an app client)', () => {
+  it('getOrSet, tagged or not, answers with the factory value within one commandTimeout', async () => {
+    const server = await startRedis()
+    const client = createClient({ url: server.url })
+    await client.connect()
+    const kit = createRedkit({ client, app: 'hungown', commandTimeout: 400, breaker: { threshold: 100 } })
+    try {
+      const cache = kit.cache<string>('c', { ttl: '1m' })
+      await kit.ready()
+      server.pause()
+      const [plain, tagged] = await Promise.all([
+        timed(() => cache.getOrSet('k', async () => 'computed')),
+        timed(() => cache.getOrSet('t', async () => 'tagged', { tags: ['vendor:1'] })),
+      ])
+      expect(plain.value).toBe('computed')
+      expect(tagged.value).toBe('tagged')
+      for (const read of [plain, tagged]) expect(read.ms).toBeLessThan(400 * 1.1 + 150)
+    } finally {
+      server.resume()
+      await kit.close()
+      client.destroy()
       await server.stop()
     }
   })
