@@ -18,8 +18,10 @@ interface PendingKey {
 }
 
 /**
- * Queues ops per key and sends them at the end of the current turn of the event loop (`setImmediate`),
- * so every consume that arrived while the previous replies were processed goes out in one call.
+ * Queues ops per key and sends them once the current tick's callbacks have run (`process.nextTick`,
+ * which runs after the promise continuations of the replies just handled), so the consumes those
+ * replies released go out together, in the same turn of the event loop rather than a turn later. A
+ * batch above `maxKeys` is split: one call now, the rest on the following turns.
  */
 export class ScriptBatcher {
   readonly #execute: BatchExecutor
@@ -56,12 +58,14 @@ export class ScriptBatcher {
     entry.ops += op
     if (!this.#scheduled) {
       this.#scheduled = true
-      setImmediate(() => this.#flush())
+      process.nextTick(this.#flushNow)
     }
     return new Promise<OpReply>((resolve, reject) => {
       entry.waiters.push({ resolve, reject })
     })
   }
+
+  readonly #flushNow = (): void => this.#flush()
 
   #flush(): void {
     this.#scheduled = false
