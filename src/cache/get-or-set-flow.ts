@@ -39,17 +39,16 @@ export class GetOrSetFlow {
         new InvalidOptionsError(`cache '${core.namespace}': getOrSet needs a factory function.`),
       )
     }
-    let relativeKey: string
+    let fullKey: string
     try {
       checkCallOptions(core.namespace, 'getOrSet', options)
-      relativeKey = typeof key === 'string' && key !== '' ? key : core.relative(core.keyOf(key))
+      fullKey = typeof key === 'string' && key !== '' ? core.keyPrefix + key : core.keyOf(key)
     } catch (error) {
       return Promise.reject(error)
     }
-    const fullKey = core.keyPrefix + relativeKey
     if (core.l1 !== undefined) {
       // The L1 hit path: no round trip, no parse, no allocation beyond the resolved promise.
-      const entry = core.l1.get(relativeKey)
+      const entry = core.l1.get(typeof key === 'string' && key !== '' ? key : core.relative(fullKey))
       if (entry !== undefined) {
         const now = Date.now()
         if (now < entry.l1Until && (entry.tags === '' || core.tags().matches(entry.tags) === true)) {
@@ -67,7 +66,8 @@ export class GetOrSetFlow {
         }
       }
     }
-    if (this.#flights.has(fullKey))
+    // Most reads find no flight running: skip hashing the key for the lookup then.
+    if (this.#flights.size > 0 && this.#flights.has(fullKey))
       return this.#join<T>(fullKey, factory, options, this.#fallback<T>(fullKey))
     const epoch = this.#flightEpoch
     const started = core.sampleStart()
