@@ -3,9 +3,9 @@
 
 import { createClient } from '@redis/client'
 import { Redis } from 'ioredis'
-import { createRedkit } from '../../src/index.js'
 import { deleteKeys } from '../delete-keys.js'
 import { importPeer } from '../peer-libraries.js'
+import { createRedkit } from '../redkit.js'
 import type { BenchSuite } from './suite.js'
 
 const WARM_KEYS = 1000

@@ -3,7 +3,7 @@
 
 import { createClient } from '@redis/client'
 import { Redis } from 'ioredis'
-import { createRedkit } from '../../src/index.js'
+import { createRedkit } from '../redkit.js'
 import type { BenchSuite } from './suite.js'
 
 // A typical small cached value: big enough to be a real payload, small enough that the bytes on

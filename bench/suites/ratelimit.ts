@@ -4,8 +4,8 @@
 import { createClient } from '@redis/client'
 import { Redis } from 'ioredis'
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
-import { createRedkit } from '../../src/index.js'
 import { deleteKeys } from '../delete-keys.js'
+import { createRedkit } from '../redkit.js'
 import type { BenchSuite } from './suite.js'
 
 const KEY_COUNT = 1000

@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto'
 import { createClient as createNodeRedis, type RedisClientType } from '@redis/client'
 import { Redis } from 'ioredis'
-import { createRedkit } from '../../src/index.js'
 import { importPeer } from '../peer-libraries.js'
+import { createRedkit } from '../redkit.js'
 import type { BenchSuite } from './suite.js'
 
 /** Sessions in the pool; each request picks the next one, as many users would. */

@@ -2,10 +2,10 @@
 // the cost of tags on an L2 hit (2 tags vs none), and the sweeper's throughput with Redis latency meanwhile.
 
 import { Redis } from 'ioredis'
-import { createRedkit } from '../../src/index.js'
 import { deleteKeys } from '../delete-keys.js'
 import { median } from '../measure.js'
 import { importPeer } from '../peer-libraries.js'
+import { createRedkit } from '../redkit.js'
 import type { BenchCase, BenchSuite, MeasuredCase } from './suite.js'
 
 const WRITE_BATCH = 5000
