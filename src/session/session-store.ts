@@ -109,6 +109,8 @@ export class SessionStore extends EventEmitter {
   readonly #hashIds: boolean
   /** Session id → [stored id, key] of recent sessions; cleared whole when full (cheaper than an LRU). */
   readonly #addresses = new Map<string, [id: string, key: string]>()
+  /** Expiry text → ms, for {@link #parseExpiry}; cleared whole when full. */
+  readonly #expiries = new Map<string, number>()
   /**
    * Session objects built from stored data (express-session's `req.session`). Saving one of them
    * back is conditional on the session still existing; a new session is written as is. A WeakSet:
@@ -541,10 +543,21 @@ export class SessionStore extends EventEmitter {
     const expires = session.cookie?.expires
     if (expires) {
       // express-session's Cookie holds a Date; plain objects (direct calls) may hold its ISO text.
-      const at = expires instanceof Date ? expires.getTime() : Date.parse(expires)
+      const at = expires instanceof Date ? expires.getTime() : this.#parseExpiry(expires)
       if (Number.isFinite(at)) return Math.ceil(at - Date.now())
     }
     return this.#options.ttl(session)
+  }
+
+  /** An expiry given as text, parsed once per distinct value: a session keeps one until its cookie is renewed. */
+  #parseExpiry(text: string): number {
+    let at = this.#expiries.get(text)
+    if (at === undefined) {
+      at = Date.parse(text)
+      if (this.#expiries.size >= ADDRESS_CACHE_MAX) this.#expiries.clear()
+      this.#expiries.set(text, at)
+    }
+    return at
   }
 
   /** @throws SessionDataError for a value that cannot be read (logged) */

@@ -11,7 +11,7 @@ import { TickBatcher } from './tick-batcher.js'
 export class ReadBatcher {
   readonly #batch: TickBatcher<string, string | null>
 
-  constructor(store: Store, maxBatch = 512) {
+  constructor(store: Store, maxBatch = 32) {
     this.#batch = new TickBatcher(
       (keys) => (keys.length === 1 ? store.get(keys[0]!).then((value) => [value]) : store.mget(keys)),
       maxBatch,

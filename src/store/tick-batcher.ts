@@ -7,15 +7,19 @@ interface Waiter<R> {
 }
 
 /**
- * Queues items and hands them to `send` at the end of the current tick (`process.nextTick`, which runs
- * after the microtasks of the turn, so calls those microtasks make join in), at most `maxBatch` at a time.
- * `send` resolves one reply per item, in order; any other count fails the whole batch.
+ * Queues items and hands them to `send` once the current tick's callbacks have run (`process.nextTick`,
+ * which runs after the microtasks of the turn, so calls those microtasks make join in), at most
+ * `maxBatch` at a time. A larger batch is split: one call now and the rest on the following turns of the
+ * event loop, so the server works on one part while this process handles the reply of the previous one
+ * (one call for everything made the two take turns). `send` resolves one reply per item, in order; any
+ * other count fails the whole batch.
  */
 export class TickBatcher<I, R> {
   readonly #send: (items: I[]) => Promise<readonly R[]>
   readonly #maxBatch: number
   #items: I[] = []
   #waiters: Waiter<R>[] = []
+  #scheduled = false
 
   constructor(send: (items: I[]) => Promise<readonly R[]>, maxBatch: number) {
     this.#send = send
@@ -24,20 +28,32 @@ export class TickBatcher<I, R> {
 
   /** Queues `item`; resolves with its reply. */
   add(item: I): Promise<R> {
-    if (this.#items.length === 0) process.nextTick(this.#flush)
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      process.nextTick(this.#flush)
+    }
     return new Promise<R>((resolve, reject) => {
       this.#items.push(item)
       this.#waiters.push({ resolve, reject })
-      if (this.#items.length >= this.#maxBatch) this.#flush()
     })
   }
 
   readonly #flush = (): void => {
-    const items = this.#items
-    const waiters = this.#waiters
+    this.#scheduled = false
+    let items = this.#items
+    let waiters = this.#waiters
     if (items.length === 0) return
-    this.#items = []
-    this.#waiters = []
+    if (items.length > this.#maxBatch) {
+      this.#items = items.slice(this.#maxBatch)
+      this.#waiters = waiters.slice(this.#maxBatch)
+      items = items.slice(0, this.#maxBatch)
+      waiters = waiters.slice(0, this.#maxBatch)
+      this.#scheduled = true
+      setImmediate(this.#flush)
+    } else {
+      this.#items = []
+      this.#waiters = []
+    }
     this.#send(items).then(
       (replies) => {
         if (replies.length !== waiters.length) {

@@ -52,7 +52,7 @@ interface Write {
 export class WriteBatcher {
   readonly #batch: TickBatcher<Write, boolean>
 
-  constructor(store: Store, maxBatch = 256) {
+  constructor(store: Store, maxBatch = 16) {
     store.defineScript(batchSetScript)
     this.#batch = new TickBatcher(async (writes) => {
       const args: (string | number)[] = []
