@@ -33,12 +33,20 @@ interface LocalVersion {
   at: number
 }
 
+/** Most tag fields remembered as current at once; the memory is cleared whole when full. */
+const MATCHED_MAX = 1024
+
 /** The versions of every tag of one redkit instance. Internal: reached through `kit.invalidateTags` and cache options. */
 export class TagVersions {
   readonly #context: FeatureContext
   readonly #settings: TagSettings
   readonly #layout: TagKeyLayout
   readonly #local = new Map<string, LocalVersion>()
+  /** Tag fields found current, with until when that holds (see {@link matches}); cleared by invalidations. */
+  readonly #matched = new Map<string, number>()
+  /** The field matched last: most reads in a row carry the same one, and comparing beats hashing it. */
+  #lastMatched = ''
+  #lastMatchedUntil = 0
   readonly #fetching = new Map<string, Promise<string>>()
   /** Bumped by every invalidation seen here; a version fetched across a bump is not trusted. */
   #generation = 0
@@ -65,6 +73,7 @@ export class TagVersions {
       // Invalidations published while disconnected were missed: trust nothing cached.
       this.#generation++
       this.#local.clear()
+      this.#forgetMatches()
     })
     if (settings.reclaim) {
       this.sweeper = new TagSweeper(context, this.#layout, settings.sweepRate)
@@ -128,7 +137,17 @@ export class TagVersions {
    */
   matches(field: string): boolean | Promise<boolean> {
     const now = Date.now()
+    // Entries built under the same versions of the same tags share one field: a field found current a
+    // moment ago is current until the first of its versions needs checking again, or an invalidation.
+    if (field === this.#lastMatched && now < this.#lastMatchedUntil) return true
+    const until = this.#matched.get(field)
+    if (until !== undefined && now < until) {
+      this.#lastMatched = field
+      this.#lastMatchedUntil = until
+      return true
+    }
     let missing: string[] | undefined
+    let trustedUntil = Number.POSITIVE_INFINITY
     let start = 1
     while (start < field.length) {
       const end = field.indexOf(',', start)
@@ -137,14 +156,21 @@ export class TagVersions {
       const tag = field.slice(start, eq)
       const local = this.#local.get(tag)
       if (local && now - local.at < this.#settings.trustMs) {
-        if (local.version !== field.slice(eq + 1, end)) return false
+        if (local.version.length !== end - eq - 1 || !field.startsWith(local.version, eq + 1)) return false
+        trustedUntil = Math.min(trustedUntil, local.at + this.#settings.trustMs)
       } else {
         missing ??= []
         missing.push(tag)
       }
       start = end + 1
     }
-    if (!missing) return true
+    if (!missing) {
+      if (this.#matched.size >= MATCHED_MAX) this.#matched.clear()
+      this.#matched.set(field, trustedUntil)
+      this.#lastMatched = field
+      this.#lastMatchedUntil = trustedUntil
+      return true
+    }
     return Promise.all(missing.map((tag) => this.#version(tag, now))).then((versions) =>
       versions.every((version, i) => field.includes(`,${missing![i]}=${version},`)),
     )
@@ -205,7 +231,13 @@ export class TagVersions {
 
   #forget(tags: readonly string[]): void {
     this.#generation++
+    this.#forgetMatches()
     for (const tag of tags) this.#local.delete(tag)
+  }
+
+  #forgetMatches(): void {
+    this.#matched.clear()
+    this.#lastMatchedUntil = 0
   }
 
   #version(tag: string, now: number): Promise<string> {
