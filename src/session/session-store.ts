@@ -344,43 +344,75 @@ export class SessionStore extends EventEmitter {
     return address
   }
 
-  async #get(sid: string): Promise<SessionData | null> {
+  // The read and save paths are plain promise chains rather than async functions: they run on every
+  // request, and each async layer costs a promise and a resumption.
+  #get(sid: string): Promise<SessionData | null> {
     const [id, key] = this.#address(sid)
     this.#counts.reads++
-    const value = await (this.#reads ? this.#reads.get(key) : this.#store.get(key))
-    // express-session calls createSession right after a get: make sure its module is there by then.
-    if (!loadedExpressSession()) await loadExpressSession()
+    return (this.#reads ? this.#reads.get(key) : this.#store.get(key)).then((value) =>
+      // express-session calls createSession right after a get: make sure its module is there by then.
+      loadedExpressSession()
+        ? this.#dataOf(value, id)
+        : loadExpressSession().then(() => this.#dataOf(value, id)),
+    )
+  }
+
+  #dataOf(value: string | null, id: string): SessionData | null {
     if (value === null) return null
     return this.#decode(value, id)?.data ?? null
   }
 
-  async #set(sid: string, session: SessionData): Promise<void> {
-    const ttlMs = this.#ttlMs(session)
-    if (ttlMs !== null && ttlMs <= 0) return this.#destroy(sid)
-    const [id, key] = this.#address(sid)
-    const now = Date.now()
-    const value = this.#codec.encode(session, now, ttlMs ?? 0, id)
-    const userId = this.#options.userIdOf(session)
-    // Index first, data second: a destroyByUserId that runs in between finds the entry and ends the
-    // session after the write, or before it, and then the conditional write below is refused.
-    const expiresAt = ttlMs === null ? 0 : now + ttlMs
-    if (userId !== undefined) {
-      if (this.#mustTrack(userId, id, expiresAt, now)) await this.#track(userId, id, expiresAt, now)
-    } else if (this.#tracked.has(id)) {
-      await this.#untrack(this.#tracked.get(id)!.userId, id)
+  #set(sid: string, session: SessionData): Promise<void> {
+    let ttlMs: number | null
+    let id: string
+    let key: string
+    let value: string
+    let userId: string | undefined
+    let now: number
+    try {
+      ttlMs = this.#ttlMs(session)
+      if (ttlMs !== null && ttlMs <= 0) return this.#destroy(sid)
+      ;[id, key] = this.#address(sid)
+      now = Date.now()
+      value = this.#codec.encode(session, now, ttlMs ?? 0, id)
+      userId = this.#options.userIdOf(session)
+    } catch (error) {
+      return Promise.reject(error)
     }
     // A session read from the store is written back only if it still exists (SET XX, atomic in
     // Redis): when a logout destroyed it meanwhile, this request must not bring it back.
     const condition = this.#loaded.has(session) ? 'XX' : undefined
-    const saved = await (this.#writes
+    const save = () => this.#save(id, key, value, ttlMs, condition, userId)
+    // Index first, data second: a destroyByUserId that runs in between finds the entry and ends the
+    // session after the write, or before it, and then the conditional write below is refused.
+    const expiresAt = ttlMs === null ? 0 : now + ttlMs
+    if (userId !== undefined) {
+      if (this.#mustTrack(userId, id, expiresAt, now))
+        return this.#track(userId, id, expiresAt, now).then(save)
+    } else if (this.#tracked.has(id)) {
+      return this.#untrack(this.#tracked.get(id)!.userId, id).then(save)
+    }
+    return save()
+  }
+
+  #save(
+    id: string,
+    key: string,
+    value: string,
+    ttlMs: number | null,
+    condition: 'XX' | undefined,
+    userId: string | undefined,
+  ): Promise<void> {
+    const write = this.#writes
       ? this.#writes.set(key, value, ttlMs ?? 0, condition)
-      : this.#store.set(key, value, { ttlMs: ttlMs ?? 0, condition }))
-    this.#counts.saves++
-    if (!saved) {
+      : this.#store.set(key, value, { ttlMs: ttlMs ?? 0, condition })
+    return write.then((saved) => {
+      this.#counts.saves++
+      if (saved) return
       this.#counts.savesRefused++
       this.#logger.debug({ session: this.#logId(id) }, 'redkit: did not save a session destroyed meanwhile')
-      if (userId !== undefined) await this.#untrack(userId, id)
-    }
+      if (userId !== undefined) return this.#untrack(userId, id)
+    })
   }
 
   async #touch(sid: string, session: SessionData): Promise<void> {

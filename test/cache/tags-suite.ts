@@ -198,7 +198,7 @@ export function tagSuite(name: string, setup: () => Promise<TagSuiteSetup>): voi
       // Another live instance's periodic resume may have taken the sweep's lock first and finish it instead.
       await waitFor(async () => (await keysUnder(kit, ns.keyPrefix)).size === 0, {
         timeoutMs: 10_000,
-        message: 'the crashed instance\'s sweep was never finished',
+        message: "the crashed instance's sweep was never finished",
       })
       await survivor.close()
     })

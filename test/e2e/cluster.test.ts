@@ -56,3 +56,21 @@ describe('cluster mode', () => {
     await other.close()
   })
 })
+
+describe('BullMQ on cluster', () => {
+  it('runs a queue and a worker on queueConnection() (ioredis, a hash-tagged prefix)', async () => {
+    const { Queue, Worker } = await import('bullmq')
+    const connection = kit.queueConnection()
+    const queue = new Queue('mail', { connection, prefix: '{cl-bull}' })
+    const done: unknown[] = []
+    const worker = new Worker('mail', async (job) => done.push(job.data), { connection, prefix: '{cl-bull}' })
+    try {
+      await queue.add('welcome', { to: 'a@example.com' })
+      await waitFor(() => done.length === 1, { timeoutMs: 15_000, message: 'job not processed on cluster' })
+      expect(done).toEqual([{ to: 'a@example.com' }])
+    } finally {
+      await worker.close()
+      await queue.close()
+    }
+  })
+})
