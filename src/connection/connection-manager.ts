@@ -300,10 +300,25 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
     const admission = this.breaker.admit()
     if (admission instanceof Error) return Promise.reject(admission)
     const connection = this.#command ?? this.#connection('command')
-    if (!connection.ready) return this.#runWhenReady(connection, command, fn, map, admission)
+    if (!connection.ready) {
+      return connection.whenReady(this.#options.commandTimeoutMs).then(
+        () => this.#send(connection, command, fn, map, admission),
+        (error: unknown) => this.#fail(command, error, admission),
+      )
+    }
+    return this.#send(connection, command, fn, map, admission)
+  }
+
+  /** Sends a command on a ready connection. One .then per command: it sits on every call, so it allocates little. */
+  #send<R, T>(
+    connection: Connection,
+    command: string,
+    fn: (client: CommandClient) => Promise<R>,
+    map: ((reply: R) => T) | undefined,
+    admission: boolean,
+  ): Promise<T> {
     this.#inFlight++
     const call = fn(connection.commands) as Promise<R>
-    // One .then per command: this wrapper sits on every call, so it allocates as little as it can.
     return (this.#deadlines ? this.#deadlines.track(call) : call).then(
       (reply) => {
         this.#settled()
@@ -314,33 +329,6 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
         this.#settled()
         return this.#fail(command, error, admission)
       },
-    )
-  }
-
-  #runWhenReady<R, T>(
-    connection: Connection,
-    command: string,
-    fn: (client: CommandClient) => Promise<R>,
-    map: ((reply: R) => T) | undefined,
-    admission: boolean,
-  ): Promise<T> {
-    return connection.whenReady(this.#options.commandTimeoutMs).then(
-      () => {
-        this.#inFlight++
-        const call = fn(connection.commands) as Promise<R>
-        return (this.#deadlines ? this.#deadlines.track(call) : call).then(
-          (reply) => {
-            this.#settled()
-            this.breaker.succeeded(admission)
-            return map ? map(reply) : (reply as unknown as T)
-          },
-          (error: unknown) => {
-            this.#settled()
-            return this.#fail(command, error, admission)
-          },
-        )
-      },
-      (error: unknown) => this.#fail(command, error, admission),
     )
   }
 

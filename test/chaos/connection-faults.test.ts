@@ -10,19 +10,9 @@ import {
   RedisUnavailableError,
   type Redkit,
 } from '../../src/index.js'
-import { makeTlsFiles, startRedis, stopAllServers, waitFor } from '../harness/index.js'
+import { makeTlsFiles, startRedis, stopAllServers, timed, waitFor } from '../harness/index.js'
 
 afterAll(() => stopAllServers())
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
-  const started = performance.now()
-  try {
-    const value = await fn()
-    return { ms: performance.now() - started, value }
-  } catch (error) {
-    return { ms: performance.now() - started, error }
-  }
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)

@@ -20,20 +20,11 @@ import {
   renderings,
   startRedis,
   stopAllServers,
+  timed,
   waitFor,
 } from '../harness/index.js'
 
 afterAll(() => stopAllServers())
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
-  const started = performance.now()
-  try {
-    const value = await fn()
-    return { ms: performance.now() - started, value }
-  } catch (error) {
-    return { ms: performance.now() - started, error }
-  }
-}
 
 describe('wrong password', () => {
   const secret = 'wrong-Secret-pw-9f3a'

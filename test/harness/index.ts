@@ -7,4 +7,5 @@ export { collectingLogger, leaks, renderings, serializeError } from './secret-sc
 export { type ClusterOptions, type RedisCluster, startCluster } from './start-cluster.js'
 export { type RedisServer, type RedisServerOptions, startRedis, stopAllServers } from './start-redis.js'
 export { type SentinelOptions, type SentinelSetup, startSentinel } from './start-sentinel.js'
+export { timed } from './timed.js'
 export { type WaitForOptions, waitFor } from './wait-for.js'
