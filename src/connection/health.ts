@@ -68,7 +68,9 @@ export async function redisHealth(manager: ConnectionManager, mode: StoreMode): 
     reason = errorMessage(error)
     roles.command = { status: 'down', error: reason }
   }
-  for (const role of ['subscriber', 'queue'] as const) {
+  for (const role of ['subscriber', 'queue', 'producer'] as const) {
+    // The producer connection is listed only when it was asked for.
+    if (role === 'producer' && !manager.has(role)) continue
     const { state, error } = manager.state(role)
     roles[role] = error === undefined ? { status: roleStatus(state) } : { status: roleStatus(state), error }
   }
