@@ -34,6 +34,9 @@ interface ManagerEvents {
 /** Where a connection stands. */
 export type ConnectionState = 'idle' | 'connecting' | 'ready' | 'down' | 'closed'
 
+/** How long a Cluster subscriber that dropped is watched for its return before giving up. */
+const PUBSUB_RETURN_WAIT_MS = 60_000
+
 /** Why the watchdog dropped a connection: what its pending commands are rejected with. */
 class StalledError extends Error {
   constructor() {
@@ -177,7 +180,33 @@ class Connection {
       raw.on('end', () => {
         if (this.state === 'ready') this.state = 'down'
       })
+    } else if (this.role === 'subscriber' && this.commands instanceof ClusterCommands) {
+      // A Cluster's node clients say when they drop, but not when they are back (their 'ready' fires
+      // once): after a drop, wait for the pub/sub node to be ready again, then announce the reconnect.
+      const lost = () => this.#watchPubSubReturn()
+      raw.on('node-disconnect', lost)
+      raw.on('node-reconnecting', lost)
     }
+  }
+
+  #returnTimer: NodeJS.Timeout | undefined
+
+  #watchPubSubReturn(): void {
+    if (this.#returnTimer || this.state === 'closed') return
+    const cluster = this.raw as { pubSubNode?: { client?: { isReady?: boolean } } }
+    const started = Date.now()
+    this.#returnTimer = setInterval(() => {
+      if (this.state === 'closed' || Date.now() - started > PUBSUB_RETURN_WAIT_MS) {
+        clearInterval(this.#returnTimer)
+        this.#returnTimer = undefined
+        return
+      }
+      if (cluster.pubSubNode?.client?.isReady !== true) return
+      clearInterval(this.#returnTimer)
+      this.#returnTimer = undefined
+      this.#manager.subscriberReturned()
+    }, 50)
+    this.#returnTimer.unref()
   }
 
   /** Called by the reconnect strategy of a single-node client for every failed attempt. */
@@ -194,6 +223,7 @@ class Connection {
   /** A connect promise of a single node never rejects on its own (it retries); others do. */
   close(): void {
     this.state = 'closed'
+    if (this.#returnTimer) clearInterval(this.#returnTimer)
     this.#gate?.reject(new RedkitClosedError())
     this.#gate = undefined
   }
@@ -449,6 +479,12 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
       this.breaker.expireCooldown()
       this.run('PING', (c) => c.send(['PING'])).catch(() => {})
     }
+  }
+
+  /** @internal the subscriber came back after a drop on a Cluster (see `Connection.wire`). */
+  subscriberReturned(): void {
+    this.#options.logger.info({ role: 'subscriber', target: this.#options.describe }, 'redkit: reconnected')
+    this.emit('subscriberReconnect')
   }
 
   /** @internal a connection attempt of a role failed or its connection was lost. */

@@ -57,6 +57,29 @@ describe('cluster mode', () => {
   })
 })
 
+describe('the bus on cluster after its pub/sub connection is killed', () => {
+  it('announces the reconnect (so L1 copies are dropped) and keeps delivering', async () => {
+    const other = createRedkit({ cluster: { nodes: cluster.nodes.slice(3) }, app: 'cl' })
+    try {
+      const got: unknown[] = []
+      await other.bus.subscribe('after-kill', (p) => got.push(p))
+      let reconnects = 0
+      other.bus.onReconnect(() => reconnects++)
+      await Promise.all(cluster.servers.map((server) => server.cli('CLIENT', 'KILL', 'TYPE', 'pubsub')))
+      await waitFor(() => reconnects > 0, { timeoutMs: 10_000, message: 'no reconnect announced' })
+      await waitFor(
+        async () => {
+          await kit.bus.publish('after-kill', { n: got.length })
+          return got.length > 0
+        },
+        { timeoutMs: 10_000, message: 'no message delivered after the pub/sub connection came back' },
+      )
+    } finally {
+      await other.close()
+    }
+  })
+})
+
 describe('BullMQ on cluster', () => {
   it('runs a queue and a worker on queueConnection() (ioredis, a hash-tagged prefix)', async () => {
     const { Queue, Worker } = await import('bullmq')
