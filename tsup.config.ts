@@ -5,7 +5,6 @@ export default defineConfig({
     index: 'src/index.ts',
     'integrations/express/index': 'src/integrations/express/index.ts',
     'integrations/fastify/index': 'src/integrations/fastify/index.ts',
-    'decorators/index': 'src/decorators/index.ts',
     'testing/index': 'src/testing/index.ts',
   },
   format: ['esm', 'cjs'],

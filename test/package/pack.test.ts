@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 const run = promisify(execFile)
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const SUBPATHS = ['express', 'fastify', 'decorators', 'testing'] as const
+const SUBPATHS = ['express', 'fastify', 'testing'] as const
 /** Build, pack and an install from the registry (cache first): minutes on a cold cache, not seconds. */
 const SETUP_TIMEOUT_MS = 240_000
 const STEP_TIMEOUT_MS = 60_000
@@ -51,7 +51,6 @@ const ESM_CHECK = `
 import { createRedkit } from 'redkit'
 import 'redkit/express'
 import 'redkit/fastify'
-import 'redkit/decorators'
 import 'redkit/testing'
 import { createTestRedkit } from 'redkit/testing'
 
@@ -68,7 +67,6 @@ const CJS_CHECK = `
 const { createRedkit } = require('redkit')
 require('redkit/express')
 require('redkit/fastify')
-require('redkit/decorators')
 const { createTestRedkit } = require('redkit/testing')
 
 async function main() {

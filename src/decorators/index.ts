@@ -1,4 +1,0 @@
-// Entry point of 'redkit/decorators'. Its middleware lands here; the entry exists now so the
-// package's exports map is stable for early adopters.
-
-export {}
