@@ -16,6 +16,7 @@ import { ConnectionManager } from './connection/connection-manager.js'
 import { type HealthReport, memoryHealth, parseInfo, redisHealth } from './connection/health.js'
 import {
   createQueueConnection,
+  noQueueWithoutRedis,
   type QueueConnection,
   type QueueConnectionOptions,
 } from './connection/queue-connection.js'
@@ -285,11 +286,7 @@ export class Redkit extends EventEmitter<RedkitEvents> {
     if (options.failFast !== undefined && typeof options.failFast !== 'boolean') {
       throw new InvalidOptionsError('queueConnection: failFast must be true or false.')
     }
-    if (!this.#manager) {
-      throw new InvalidOptionsError(
-        'queueConnection() needs a Redis server: BullMQ cannot run on the embedded store. Set REDIS_URL.',
-      )
-    }
+    if (!this.#manager) throw noQueueWithoutRedis()
     const failFast = options.failFast === true
     let connection = this.#queues.get(failFast)
     if (!connection) {

@@ -7,7 +7,7 @@ import type { RedisClientType, RedisClusterType } from '@redis/client'
 import type { ResolvedOptions } from '../config/options.js'
 import { errorMessage, RedkitClosedError } from '../errors.js'
 import { type BreakerStateChange, CircuitBreaker } from './circuit-breaker.js'
-import { isConnectionFailure, redact, scrubError, translateClientError } from './client-errors.js'
+import { isConnectionFailure, scrubError, translateClientError } from './client-errors.js'
 import { CommandDeadlines } from './command-deadlines.js'
 import { CommandWatchdog } from './command-watchdog.js'
 import {
@@ -58,6 +58,8 @@ class Connection {
   #gate: { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | undefined
   #everReady = false
   #lostSinceReady = false
+  /** Failed whole-connect attempts in a row (Cluster, Sentinel), for the backoff. */
+  #retries = 0
   readonly #manager: ConnectionManager
 
   /** The app's own client: used as it is, never closed by redkit. */
@@ -134,13 +136,15 @@ class Connection {
 
   /** Wired as the client's `ready` event (single node) or after a successful connect (Cluster, Sentinel). */
   #ready(): void {
-    if (this.state === 'closed') return
+    // A single node reports ready twice (its event, then its connect() promise): one transition.
+    if (this.state === 'closed' || this.state === 'ready') return
     const recovered = this.#everReady && this.#lostSinceReady
     const wasDown = this.lastError !== undefined
     this.state = 'ready'
     this.lastError = undefined
     this.#everReady = true
     this.#lostSinceReady = false
+    this.#retries = 0
     this.#gate?.resolve()
     this.#gate = undefined
     this.#manager.connectionReady(this, recovered, wasDown)
@@ -168,8 +172,6 @@ class Connection {
       timer.unref()
     }
   }
-
-  #retries = 0
 
   /** Events the client reports by itself (single node, and node errors on Cluster). */
   wire(): void {
@@ -220,7 +222,7 @@ class Connection {
     this.#failed(error, false)
   }
 
-  /** A connect promise of a single node never rejects on its own (it retries); others do. */
+  /** Marks the connection closed: late events are ignored and waiting callers are told. */
   close(): void {
     this.state = 'closed'
     if (this.#returnTimer) clearInterval(this.#returnTimer)
@@ -277,21 +279,6 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
       )
       this.emit('stateChange', change)
     })
-  }
-
-  /** True once `close()` was called. */
-  get closed(): boolean {
-    return this.#closing !== undefined
-  }
-
-  /** Printable target, credentials removed. */
-  get describe(): string {
-    return this.#options.describe
-  }
-
-  /** The commands of a role, its connection created (and opening) on first use. */
-  client(role: ConnectionRole): CommandClient {
-    return this.#connection(role).commands
   }
 
   /** The raw node-redis client of a role (created on first use), for BullMQ's adapter. */
@@ -588,7 +575,7 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
   }
 
   #safeMessage(error: unknown): string {
-    return redact(errorMessage(scrubError(error, this.#secrets)), this.#secrets)
+    return errorMessage(scrubError(error, this.#secrets))
   }
 
   #where(): string {

@@ -6,7 +6,7 @@ import type { RedisClientType } from '@redis/client'
 import type { ResolvedOptions } from '../config/options.js'
 import { InvalidOptionsError } from '../errors.js'
 import type { ConnectionManager } from './connection-manager.js'
-import { retryDelay } from './redis-clients.js'
+import { type RedisTarget, retryDelay } from './redis-clients.js'
 
 /**
  * What `kit.queueConnection()` returns: pass it as BullMQ's `connection`. Opaque on purpose, so the
@@ -41,6 +41,13 @@ export interface QueueConnectionOptions {
   failFast?: boolean
 }
 
+/** What queueConnection() throws on the embedded store. */
+export function noQueueWithoutRedis(): InvalidOptionsError {
+  return new InvalidOptionsError(
+    'queueConnection() needs a Redis server: BullMQ cannot run on the embedded store. Set REDIS_URL.',
+  )
+}
+
 /** Builds a queue connection of a kit: on the manager's `queue` (or `producer`) role for a single node, else ioredis. */
 export function createQueueConnection(
   manager: ConnectionManager,
@@ -48,6 +55,7 @@ export function createQueueConnection(
   failFast = false,
 ): { connection: QueueConnection; close(): Promise<void> } {
   const target = options.target
+  if (target.mode === 'memory') throw noQueueWithoutRedis()
   if (target.mode === 'redis') {
     const { createNodeRedisClient } = peer<{ createNodeRedisClient(raw: unknown): QueueConnection }>(
       'bullmq',
@@ -73,7 +81,7 @@ export function createQueueConnection(
 type IoredisClient = QueueConnection & { disconnect(): void }
 
 function ioredisClient(
-  target: ResolvedOptions['target'],
+  target: Exclude<RedisTarget, { mode: 'redis' }>,
   options: ResolvedOptions,
   failFast: boolean,
 ): IoredisClient {
@@ -82,9 +90,9 @@ function ioredisClient(
     Cluster: new (nodes: object[], options: object) => IoredisClient
   }>('ioredis', `queueConnection() on ${target.mode}`)
   const base = {
-    username: target.mode === 'memory' ? undefined : target.username,
-    password: target.mode === 'memory' ? undefined : target.password?.reveal(),
-    tls: target.mode === 'memory' ? undefined : target.tls,
+    username: target.username,
+    password: target.password?.reveal(),
+    tls: target.tls,
     connectionName: `${options.app}:${failFast ? 'producer' : 'queue'}`,
     maxRetriesPerRequest: failFast ? 1 : null,
     enableOfflineQueue: !failFast,
@@ -101,17 +109,12 @@ function ioredisClient(
       },
     )
   }
-  if (target.mode === 'sentinel') {
-    return new ioredis.Redis({
-      ...base,
-      sentinels: target.sentinels.map((node) => ({ host: node.host, port: node.port })),
-      name: target.name,
-      db: target.db,
-      sentinelPassword: target.sentinelPassword?.reveal(),
-      sentinelRetryStrategy: (times: number) => retryDelay(times),
-    })
-  }
-  throw new InvalidOptionsError(
-    'queueConnection() needs a Redis server: BullMQ cannot run on the embedded store. Set REDIS_URL.',
-  )
+  return new ioredis.Redis({
+    ...base,
+    sentinels: target.sentinels.map((node) => ({ host: node.host, port: node.port })),
+    name: target.name,
+    db: target.db,
+    sentinelPassword: target.sentinelPassword?.reveal(),
+    sentinelRetryStrategy: (times: number) => retryDelay(times),
+  })
 }

@@ -105,24 +105,21 @@ export class RedisStore implements Store {
   }
 
   del(keys: readonly string[]): Promise<number> {
-    if (keys.length === 0) return Promise.resolve(0)
-    return this.#manager.run('UNLINK', async (c) => {
-      if (this.#cluster)
-        return sum(await Promise.all(keys.map((key) => c.send(['UNLINK', key], key) as Promise<number>)))
-      return sum(
-        await Promise.all(chunk(keys, BATCH).map((part) => c.send(['UNLINK', ...part]) as Promise<number>)),
-      )
-    })
+    return this.#countOver('UNLINK', keys)
   }
 
   exists(keys: readonly string[]): Promise<number> {
+    return this.#countOver('EXISTS', keys)
+  }
+
+  /** A multi-key command that replies a count (UNLINK, EXISTS): per key on Cluster, in batches elsewhere. */
+  #countOver(command: 'UNLINK' | 'EXISTS', keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return Promise.resolve(0)
-    return this.#manager.run('EXISTS', async (c) => {
-      if (this.#cluster)
-        return sum(await Promise.all(keys.map((key) => c.send(['EXISTS', key], key) as Promise<number>)))
-      return sum(
-        await Promise.all(chunk(keys, BATCH).map((part) => c.send(['EXISTS', ...part]) as Promise<number>)),
-      )
+    return this.#manager.run(command, async (c) => {
+      const calls = this.#cluster
+        ? keys.map((key) => c.send([command, key], key))
+        : chunk(keys, BATCH).map((part) => c.send([command, ...part]))
+      return sum((await Promise.all(calls)) as number[])
     })
   }
 
