@@ -34,7 +34,7 @@ export interface QueueConnectionOptions {
    * unreachable, instead of holding them until it is back: pair it with BullMQ's
    * `skipWaitingForReady: true`, so `queue.add()` in a request handler fails fast (await
    * `queue.waitUntilReady()` once at startup). Workers need the default (waiting) connection. Its own
-   * socket, created once.
+   * socket, created once. Single node only (on Cluster and Sentinel it throws `InvalidOptionsError`).
    * @default false
    * @example new Queue('mail', { connection: kit.queueConnection({ failFast: true }), skipWaitingForReady: true })
    */
@@ -65,7 +65,14 @@ export function createQueueConnection(
     // The socket is the manager's role connection: kit.close() closes (or drops) it with the others.
     return { connection, close: () => Promise.resolve() }
   }
-  const client = ioredisClient(target, options, failFast)
+  if (failFast) {
+    // BullMQ's first commands go out before the socket is up; on ioredis, failing those breaks the queue,
+    // and nothing here flips a connection to fail fast after its first connect as on a single node.
+    throw new InvalidOptionsError(
+      `queueConnection({ failFast: true }) is available on a single node only, not on ${target.mode}; use the default connection (it waits for Redis).`,
+    )
+  }
+  const client = ioredisClient(target, options)
   return {
     connection: client,
     close: async () => {
@@ -83,7 +90,6 @@ type IoredisClient = QueueConnection & { disconnect(): void }
 function ioredisClient(
   target: Exclude<RedisTarget, { mode: 'redis' }>,
   options: ResolvedOptions,
-  failFast: boolean,
 ): IoredisClient {
   const ioredis = peer<{
     Redis: new (options: object) => IoredisClient
@@ -93,9 +99,8 @@ function ioredisClient(
     username: target.username,
     password: target.password?.reveal(),
     tls: target.tls,
-    connectionName: `${options.app}:${failFast ? 'producer' : 'queue'}`,
-    maxRetriesPerRequest: failFast ? 1 : null,
-    enableOfflineQueue: !failFast,
+    connectionName: `${options.app}:queue`,
+    maxRetriesPerRequest: null,
     enableReadyCheck: false,
     retryStrategy: (times: number) => retryDelay(times),
   }

@@ -96,4 +96,8 @@ describe('BullMQ on cluster', () => {
       await queue.close()
     }
   })
+
+  it('refuses a fail-fast producer connection, which only a single node offers', () => {
+    expect(() => kit.queueConnection({ failFast: true })).toThrow(/single node only/)
+  })
 })
