@@ -21,6 +21,7 @@ import {
   retryDelay,
   SentinelCommands,
 } from './redis-clients.js'
+import { withTimeout } from './with-timeout.js'
 
 export { isConnectionFailure } from './client-errors.js'
 export type { CommandClient, ConnectionRole } from './redis-clients.js'
@@ -411,7 +412,8 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
   async #close(): Promise<void> {
     const deadline = this.#options.closeTimeoutMs
     if (this.#inFlight > 0) {
-      await Promise.race([new Promise<void>((resolve) => (this.#drained = resolve)), delay(deadline)])
+      const drained = new Promise<void>((resolve) => (this.#drained = resolve))
+      await withTimeout(drained, deadline, () => new StalledError()).catch(() => {})
     }
     this.#watchdog?.stop()
     this.#deadlines?.stop()
@@ -429,7 +431,7 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
         if (wasReady && raw.isOpen) {
           try {
             const quit = raw.close ? raw.close() : raw.quit?.()
-            await Promise.race([quit, delay(Math.min(deadline, 1000)).then(() => Promise.reject())])
+            await withTimeout(Promise.resolve(quit), Math.min(deadline, 1000), () => new StalledError())
             return
           } catch {
             // QUIT could not be delivered (server gone or hung): drop the socket instead.
@@ -590,17 +592,4 @@ function isSymptom(error: unknown): boolean {
   if (!(error instanceof Error)) return false
   const name = error.constructor.name
   return name === 'ClientOfflineError' || name === 'ClientClosedError' || name === 'DisconnectsClientError'
-}
-
-function withTimeout<T>(call: Promise<T>, ms: number, error: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(error()), ms)
-    timer.unref()
-  })
-  return Promise.race([call, timeout]).finally(() => clearTimeout(timer))
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref())
 }

@@ -7,6 +7,7 @@ import type { ResolvedOptions } from '../config/options.js'
 import { InvalidOptionsError } from '../errors.js'
 import type { ConnectionManager } from './connection-manager.js'
 import { type RedisTarget, retryDelay } from './redis-clients.js'
+import { withTimeout } from './with-timeout.js'
 
 /**
  * What `kit.queueConnection()` returns: pass it as BullMQ's `connection`. Opaque on purpose, so the
@@ -76,10 +77,7 @@ export function createQueueConnection(
   return {
     connection: client,
     close: async () => {
-      await Promise.race([
-        client.quit().catch(() => {}),
-        new Promise((resolve) => setTimeout(resolve, 1000).unref()),
-      ])
+      await withTimeout(client.quit(), 1000, () => new Error('QUIT timed out')).catch(() => {})
       client.disconnect()
     },
   }

@@ -141,7 +141,7 @@ export function createRawClient(
       sentinelClientOptions: {
         password: target.sentinelPassword?.reveal(),
         RESP: 2,
-        socket: socketOptions(options, target.tls, hooks),
+        socket,
       },
     }) as unknown as RedisSentinelType
   }
