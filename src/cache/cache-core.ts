@@ -40,7 +40,7 @@ export class CacheCore {
     this.store = context.store
     this.logger = context.logger
     this.tags = context.tags
-    this.keyPrefix = context.keys.scope('cache', namespace).prefix
+    this.keyPrefix = context.keys.scope('cache', options.keySegment).prefix
     this.#unavailable = new ThrottledWarning(context.logger, 'redkit: cache write skipped, Redis unavailable')
     this.#full = new ThrottledWarning(context.logger, 'redkit: cache write refused, Redis is out of memory')
     if (options.l1) {

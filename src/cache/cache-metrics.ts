@@ -31,6 +31,10 @@ export interface CacheMetricsSnapshot {
   timeouts: number
   /** Polls while another instance held the distributed lock. */
   lockWaits: number
+  /** Calls that went past the cache because it was turned off (`enabled`). */
+  bypassed: number
+  /** Whether the cache is on (its `enabled` option) when the snapshot was taken. */
+  enabled: boolean
   /** hits / (hits + misses), 0 when nothing was read. */
   hitRate: number
   /** Latency of `get`/`getOrSet` reads in ms (one read in 8 is timed). */
@@ -54,9 +58,10 @@ export class CacheMetrics {
   refreshErrors = 0
   timeouts = 0
   lockWaits = 0
+  bypassed = 0
   readonly getLatency = new LatencyHistogram()
 
-  snapshot(): CacheMetricsSnapshot {
+  snapshot(enabled = true): CacheMetricsSnapshot {
     // L1 hits are counted once, on their own (the hot path does one increment); hits include them.
     const hits = this.hits + this.l1Hits
     const reads = hits + this.misses
@@ -76,6 +81,8 @@ export class CacheMetrics {
       refreshErrors: this.refreshErrors,
       timeouts: this.timeouts,
       lockWaits: this.lockWaits,
+      bypassed: this.bypassed,
+      enabled,
       hitRate: reads === 0 ? 0 : hits / reads,
       getLatencyMs: { p50: this.getLatency.percentile(0.5), p99: this.getLatency.percentile(0.99) },
     }

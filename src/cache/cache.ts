@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events'
 import { type Duration, parseDuration } from '../config/duration.js'
 import { checkName } from '../config/validate.js'
+import { InvalidOptionsError } from '../errors.js'
 import type { FeatureContext } from '../feature-context.js'
 import type { KeyPart } from '../keys/key-builder.js'
 import { BatchOperations, type CacheEntry } from './batch-operations.js'
@@ -25,6 +26,9 @@ import { FOREVER } from './envelope.js'
 import { type CacheFactory, GetOrSetFlow } from './get-or-set-flow.js'
 import type { L1Cache, L1Entry } from './l1-cache.js'
 import { type WarmEntry, type WarmOptions, type WarmProgress, warmCache } from './warm-cache.js'
+
+/** The signal a factory of a cache that is off receives: nothing times it out. */
+const NEVER_ABORTED = new AbortController().signal
 
 export type { CacheEntry } from './batch-operations.js'
 export type { CacheKey } from './cache-keys.js'
@@ -68,6 +72,8 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
   readonly #writer: EntryWriter
   readonly #flow: GetOrSetFlow
   readonly #batch: BatchOperations
+  /** Undefined when the cache is always on: the hot paths then pay one comparison. */
+  readonly #enabled: (() => boolean) | undefined
 
   /** @internal use `kit.cache()` */
   constructor(context: FeatureContext, namespace: string, options: CacheOptions = {}) {
@@ -90,8 +96,9 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
       context.keys.scope('lock', 'cache', namespace).prefix,
     )
     this.#batch = new BatchOperations(core, this.#reader, this.#writer)
+    this.#enabled = core.options.enabled
     context.registerMetrics('cache', namespace, () => ({
-      ...core.metrics.snapshot(),
+      ...core.metrics.snapshot(this.#isOn()),
       l1Size: core.l1?.size ?? 0,
     }))
   }
@@ -99,6 +106,23 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
   /** The full store key of a cache key. */
   keyOf(key: CacheKey): string {
     return this.#core.keyOf(key)
+  }
+
+  /** Whether the cache is on now (its `enabled` option). */
+  get enabled(): boolean {
+    return this.#isOn()
+  }
+
+  #isOn(): boolean {
+    const enabled = this.#enabled
+    return enabled === undefined || enabled()
+  }
+
+  /** Counts a call made while the cache is off; true when it is off. */
+  #bypass(): boolean {
+    if (this.#isOn()) return false
+    this.#metrics.bypassed++
+    return true
   }
 
   /**
@@ -117,6 +141,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
   get<T = V>(key: CacheKey): Promise<T | undefined> {
     const core = this.#core
     const fullKey = core.keyOf(key)
+    if (this.#enabled !== undefined && this.#bypass()) return Promise.resolve(undefined)
     const copy = this.#servableCopy(fullKey)
     if (copy !== undefined) {
       this.#metrics.l1Hits++
@@ -140,6 +165,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
    * counts). An entry invalidated by a tag, expired, or kept only as a grace fallback does not exist.
    */
   async has(key: CacheKey): Promise<boolean> {
+    if (this.#enabled !== undefined && this.#bypass()) return false
     return (await this.#served(this.keyOf(key))) !== undefined
   }
 
@@ -148,6 +174,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
    * without expiry, `undefined` when {@link get} would miss (see {@link has}).
    */
   async ttl(key: CacheKey): Promise<number | undefined> {
+    if (this.#enabled !== undefined && this.#bypass()) return undefined
     const entry = await this.#served(this.keyOf(key))
     if (entry === undefined) return undefined
     if (entry.freshUntil === FOREVER) return Number.POSITIVE_INFINITY
@@ -181,6 +208,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
    */
   async expire(key: CacheKey, ttl: Duration): Promise<boolean> {
     const ttlMs = parseDuration(ttl, `cache '${this.namespace}' expire ttl`)
+    if (this.#enabled !== undefined && this.#bypass()) return false
     return this.#writer.expire(this.keyOf(key), ttlMs)
   }
 
@@ -190,6 +218,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
    * @throws CacheValueTooLargeError when it is larger than `maxSize` (nothing is stored)
    */
   async set<T = V>(key: CacheKey, value: T, options?: CacheSetOptions): Promise<void> {
+    if (this.#enabled !== undefined && this.#bypass()) return
     return this.#writer.set(this.keyOf(key), value, options)
   }
 
@@ -208,6 +237,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
   getOrSet<T = V>(key: CacheKey, factory: CacheFactory<T>, options?: GetOrSetOptions): Promise<T> {
     // The L1 hit path, kept small so the engine optimizes it: no round trip, no parse, no allocation
     // beyond the resolved promise. Anything else (tags, stale copies, array keys) takes the full path.
+    if (this.#enabled !== undefined && this.#bypass()) return this.#uncached(factory)
     const l1 = this.#l1
     if (l1 !== undefined && typeof key === 'string') {
       const entry = l1.get(key)
@@ -228,13 +258,26 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
     return this.#flow.run(key, factory, options)
   }
 
+  /** The factory's value for a cache that is off: a plain call, counted, nothing read or stored. */
+  #uncached<T>(factory: CacheFactory<T>): Promise<T> {
+    if (typeof factory !== 'function') {
+      return Promise.reject(
+        new InvalidOptionsError(`cache '${this.namespace}': getOrSet needs a factory function.`),
+      )
+    }
+    this.#metrics.factoryCalls++
+    return (async () => factory({ signal: NEVER_ABORTED, stale: undefined }))()
+  }
+
   /** Values of many keys, in order (`undefined` for misses). One round trip per node. */
   getMany<T = V>(keys: readonly CacheKey[]): Promise<(T | undefined)[]> {
+    if (this.#enabled !== undefined && this.#bypass()) return Promise.resolve(keys.map(() => undefined))
     return this.#batch.getMany<T>(keys)
   }
 
   /** Stores many values, each with its own ttl. One round trip per node. */
   setMany<T = V>(entries: readonly CacheEntry<T>[]): Promise<void> {
+    if (this.#enabled !== undefined && this.#bypass()) return Promise.resolve()
     return this.#batch.setMany(entries)
   }
 

@@ -364,5 +364,69 @@ export function cacheSuite(name: string, setup: () => Promise<CacheSuiteSetup>):
       expect(latency.p50).toBeGreaterThan(0)
       expect(latency.p99).toBeGreaterThanOrEqual(latency.p50)
     })
+
+    it('keeps each version of a cache under its own keys, so a bumped version never reads old entries', async () => {
+      const namespace = `v${randomUUID().slice(0, 8)}`
+      const old = kit.cache(namespace, { ttl: '1m', version: 1 })
+      await old.set(['product', 7], { shape: 'old' })
+      expect(old.keyOf(['product', 7])).toBe(`${kit.prefix}cache:${namespace}@1:product:7`)
+      const bumped = kit.cache(`${namespace}-next`, { ttl: '1m', version: 'v2' })
+      expect(bumped.keyOf('k')).toBe(`${kit.prefix}cache:${namespace}-next@v2:k`)
+      // Another deploy of the same namespace at a new version: a separate instance shares the store.
+      const other = await setup()
+      try {
+        const current = other.kit.cache(namespace, { ttl: '1m', version: 2 })
+        let calls = 0
+        const value = await current.getOrSet(['product', 7], () => {
+          calls++
+          return { shape: 'new' }
+        })
+        expect(value).toEqual({ shape: 'new' })
+        expect(calls).toBe(1)
+        // The old entry is still there for old code, and clear() of the new version leaves it alone.
+        expect(await old.get(['product', 7])).toEqual({ shape: 'old' })
+        await current.clear()
+        expect(await old.get(['product', 7])).toEqual({ shape: 'old' })
+      } finally {
+        await other.teardown()
+      }
+      expect(() => kit.cache(`${namespace}-bad`, { version: 'a:b' })).toThrow(InvalidOptionsError)
+      expect(() => kit.cache(`${namespace}-bad`, { version: 1.5 })).toThrow(/version must be/)
+    })
+
+    it('enabled: false calls the factory every time, stores nothing and says so in metrics', async () => {
+      const cache = fresh({ ttl: '1m', enabled: false, l1: { max: 10 } })
+      let calls = 0
+      const factory = () => ++calls
+      expect(await cache.getOrSet('k', factory)).toBe(1)
+      expect(await cache.getOrSet('k', factory)).toBe(2)
+      await cache.set('k', 'ignored')
+      expect(await cache.get('k')).toBeUndefined()
+      expect(await cache.has('k')).toBe(false)
+      expect(await cache.getMany(['k', 'j'])).toEqual([undefined, undefined])
+      expect(await kit.store.get(cache.keyOf('k'))).toBeNull()
+      const snapshot = (kit.metrics().cache as Record<string, Record<string, unknown>>)[cache.namespace]!
+      expect(snapshot).toMatchObject({ enabled: false, bypassed: 6, factoryCalls: 2, sets: 0, hits: 0 })
+      expect(cache.enabled).toBe(false)
+    })
+
+    it('enabled as a function is asked on every call: a flag turned off bypasses, back on caches again', async () => {
+      let on = true
+      const cache = fresh({ ttl: '1m', enabled: () => on, l1: { max: 10 } })
+      let calls = 0
+      const factory = () => ++calls
+      expect(await cache.getOrSet('k', factory)).toBe(1)
+      expect(await cache.getOrSet('k', factory)).toBe(1)
+      on = false
+      expect(await cache.getOrSet('k', factory)).toBe(2)
+      // Deletes still apply while off, so nothing stale waits for the flag to come back.
+      expect(await cache.delete('k')).toBe(true)
+      on = true
+      expect(await cache.getOrSet('k', factory)).toBe(3)
+      expect(await cache.getOrSet('k', factory)).toBe(3)
+      const snapshot = (kit.metrics().cache as Record<string, Record<string, unknown>>)[cache.namespace]!
+      expect(snapshot).toMatchObject({ enabled: true, bypassed: 1 })
+      expect(() => fresh({ enabled: 'yes' as unknown as boolean })).toThrow(/enabled must be/)
+    })
   })
 }

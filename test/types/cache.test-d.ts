@@ -122,5 +122,9 @@ describe('two-tier and resilience types', () => {
     kit.cache('x', { eagerRefresh: '80%' })
     // @ts-expect-error l1 is false or options
     kit.cache('y', { l1: true })
+    kit.cache('versioned', { version: 3, enabled: () => true })
+    kit.cache('named-version', { version: '2024-06', enabled: false })
+    // @ts-expect-error enabled is a boolean or a function returning one
+    kit.cache('z', { enabled: 'yes' })
   })
 })
