@@ -30,6 +30,8 @@ export type {
   WarmProgress,
 } from './cache/cache.js'
 export { Cache } from './cache/cache.js'
+export type { CachedRepositoryOptions, EntityId } from './cache/cached-repository.js'
+export { CachedRepository } from './cache/cached-repository.js'
 export type { CacheMetricsSnapshot } from './cache/cache-metrics.js'
 export type {
   CacheOptions,

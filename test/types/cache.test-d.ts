@@ -1,6 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest'
 import {
   type Cache,
+  CachedRepository,
   type CacheKey,
   type CacheMetricsSnapshot,
   type CacheOptions,
@@ -126,5 +127,24 @@ describe('two-tier and resilience types', () => {
     kit.cache('named-version', { version: '2024-06', enabled: false })
     // @ts-expect-error enabled is a boolean or a function returning one
     kit.cache('z', { enabled: 'yes' })
+  })
+})
+
+describe('CachedRepository', () => {
+  it('types entities, queries and lists', () => {
+    const kit = createRedkit({ url: 'memory' })
+    interface Order {
+      id: number
+    }
+    const orders = new CachedRepository<Order, { page: number }>(kit, {
+      name: 'orders',
+      loadById: async (id) => ({ id: Number(id) }),
+      loadList: async (_owner, query) => [{ id: query.page }],
+    })
+    expectTypeOf(orders.getById(1)).resolves.toEqualTypeOf<Order | undefined>()
+    expectTypeOf(orders.getList(1, { page: 2 })).resolves.toEqualTypeOf<Order[]>()
+    // @ts-expect-error the query has the declared shape
+    orders.getList(1, { pages: 2 })
+    expectTypeOf(orders.invalidateEntity(1, 2)).resolves.toBeVoid()
   })
 })
