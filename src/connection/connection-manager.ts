@@ -8,6 +8,7 @@ import type { ResolvedOptions } from '../config/options.js'
 import { errorMessage, RedkitClosedError } from '../errors.js'
 import { type BreakerStateChange, CircuitBreaker } from './circuit-breaker.js'
 import { isConnectionFailure, scrubError, translateClientError } from './client-errors.js'
+import { ClusterTopologyWatch } from './cluster-topology.js'
 import { CommandDeadlines } from './command-deadlines.js'
 import { CommandWatchdog } from './command-watchdog.js'
 import {
@@ -183,14 +184,19 @@ class Connection {
       raw.on('end', () => {
         if (this.state === 'ready') this.state = 'down'
       })
-    } else if (this.role === 'subscriber' && this.commands instanceof ClusterCommands) {
-      // A Cluster's node clients say when they drop, but not when they are back (their 'ready' fires
-      // once): after a drop, wait for the pub/sub node to be ready again, then announce the reconnect.
-      const lost = () => this.#watchPubSubReturn()
-      raw.on('node-disconnect', lost)
-      raw.on('node-reconnecting', lost)
+    } else if (this.commands instanceof ClusterCommands) {
+      this.#topology = this.#manager.watchTopology(this, this.commands.raw)
+      if (this.role === 'subscriber') {
+        // A Cluster's node clients say when they drop, but not when they are back (their 'ready' fires
+        // once): after a drop, wait for the pub/sub node to be ready again, then announce the reconnect.
+        const lost = () => this.#watchPubSubReturn()
+        raw.on('node-disconnect', lost)
+        raw.on('node-reconnecting', lost)
+      }
     }
   }
+
+  #topology: ClusterTopologyWatch | undefined
 
   #returnTimer: NodeJS.Timeout | undefined
 
@@ -227,6 +233,7 @@ class Connection {
   close(): void {
     this.state = 'closed'
     if (this.#returnTimer) clearInterval(this.#returnTimer)
+    this.#topology?.close()
     this.#gate?.reject(new RedkitClosedError())
     this.#gate = undefined
   }
@@ -468,6 +475,29 @@ export class ConnectionManager extends EventEmitter<ManagerEvents> {
       this.breaker.expireCooldown()
       this.run('PING', (c) => c.send(['PING'])).catch(() => {})
     }
+  }
+
+  /**
+   * @internal keeps the slot map of a role's Cluster client current after a node drops. Whole again means
+   * every master reachable (command) or the pub/sub node back (subscriber); the breaker then probes at once.
+   */
+  watchTopology(connection: Connection, cluster: RedisClusterType): ClusterTopologyWatch {
+    const view = cluster as unknown as {
+      masters: readonly { client?: { isReady?: boolean } }[]
+      pubSubNode?: { client?: { isReady?: boolean } }
+    }
+    const isHealed =
+      connection.role === 'subscriber'
+        ? () => view.pubSubNode === undefined || view.pubSubNode.client?.isReady === true
+        : () => view.masters.length > 0 && view.masters.every((node) => node.client?.isReady === true)
+    return new ClusterTopologyWatch(cluster, isHealed, this.#options.commandTimeoutMs, () => {
+      if (connection.role !== 'command') return
+      this.#options.logger.info({ target: this.#options.describe }, 'redkit: cluster slot map refreshed')
+      if (this.breaker.state !== 'closed') {
+        this.breaker.expireCooldown()
+        this.run('PING', (c) => c.send(['PING'])).catch(() => {})
+      }
+    })
   }
 
   /** @internal the subscriber came back after a drop on a Cluster (see `Connection.wire`). */
