@@ -1,0 +1,96 @@
+// Reference data and products: zones and rate cards (the `reference` tier, warmed at start) and product
+// detail per company (the `detail` tier through a CachedRepository), with an update that invalidates.
+
+import { type Request, Router } from 'express'
+import { CachedRepository, type Redkit } from '../../../src/index.js'
+import type { Database } from '../database.js'
+import { type DemoCaching, handle, intParam } from './shared.js'
+
+export interface Product {
+  id: number
+  company_id: number
+  vendor_id: number
+  name: string
+  price_cents: number
+  stock: number
+}
+
+interface Zone {
+  id: number
+  name: string
+  country: string
+}
+
+export function catalogRoutes(kit: Redkit, db: Database, caching: DemoCaching): Router {
+  const reference = kit.cache('reference', { tier: 'reference', enabled: caching.enabled })
+  const products = new CachedRepository<Product>(kit, {
+    name: 'products',
+    owner: 'company',
+    detail: { tier: 'detail', enabled: caching.enabled },
+    list: { tier: 'list', enabled: caching.enabled },
+    loadById: async (id) => (await db.query<Product>('select * from demo.products where id = $1', [id]))[0],
+  })
+  const zones = () =>
+    reference.getOrSet('zones', () => db.query<Zone>('select * from demo.zones order by id'))
+  const rateCards = (zoneId: number) =>
+    reference.getOrSet(['rate-cards', zoneId], () =>
+      db.query('select weight_kg, price_cents from demo.rate_cards where zone_id = $1 order by weight_kg', [
+        zoneId,
+      ]),
+    )
+  caching.warmers.push(async () => {
+    await reference.warm([{ key: 'zones', factory: () => zones() }])
+  })
+
+  const router = Router()
+  const cacheControl = (res: { set(name: string, value: string): void }, control: string | undefined) => {
+    if (control) res.set('Cache-Control', control)
+  }
+  router.get(
+    '/zones',
+    handle(async (_req, res) => {
+      cacheControl(res, reference.cacheControl)
+      res.json(await zones())
+    }),
+  )
+  router.get(
+    '/zones/:zoneId/rate-cards',
+    handle(async (req, res) => {
+      cacheControl(res, reference.cacheControl)
+      res.json(await rateCards(intParam(req, 'zoneId')))
+    }),
+  )
+  const product = async (req: Request) => {
+    const companyId = intParam(req, 'companyId')
+    const found = await products.getById(intParam(req, 'productId'), companyId)
+    return found && found.company_id === companyId ? found : undefined
+  }
+  router.get(
+    '/companies/:companyId/products/:productId',
+    handle(async (req, res) => {
+      const found = await product(req)
+      if (!found) return void res.status(404).json({ error: 'no such product' })
+      cacheControl(res, products.entities.cacheControl)
+      res.json(found)
+    }),
+  )
+  router.patch(
+    '/companies/:companyId/products/:productId',
+    handle(async (req, res) => {
+      const companyId = intParam(req, 'companyId')
+      const id = intParam(req, 'productId')
+      const price = Number((req.body as { price_cents?: unknown }).price_cents)
+      if (!Number.isSafeInteger(price) || price <= 0) {
+        return void res.status(400).json({ error: 'price_cents must be a positive whole number' })
+      }
+      const [updated] = await db.query<Product>(
+        'update demo.products set price_cents = $1, updated_at = now() where id = $2 and company_id = $3 returning *',
+        [price, id, companyId],
+      )
+      if (!updated) return void res.status(404).json({ error: 'no such product' })
+      await products.invalidateEntity(id, companyId)
+      res.json(updated)
+    }),
+  )
+  return router
+}
