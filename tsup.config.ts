@@ -6,6 +6,7 @@ export default defineConfig({
     'integrations/express/index': 'src/integrations/express/index.ts',
     'integrations/fastify/index': 'src/integrations/fastify/index.ts',
     'testing/index': 'src/testing/index.ts',
+    'cli/index': 'src/cli/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -263,7 +263,8 @@ export class TagVersions {
   }
 }
 
-function layout(keys: KeyBuilder): TagKeyLayout {
+/** Where the keys of each tag live under `keys` (also read by the CLI for its dry-run counts). */
+export function layout(keys: KeyBuilder): TagKeyLayout {
   const pendingSuffix = '}:pending'
   return {
     keys,
