@@ -39,6 +39,14 @@ export interface CachedRepositoryOptions<E, Q extends object, L> {
    */
   loadList?: (ownerId: EntityId, query: Q) => Promise<L> | L
   /**
+   * More tags for a list entry, beside {@link CachedRepository.listTag} and the owner tag: finer ones, so
+   * a write invalidates only the lists it can change (a new pending order changes the "all" and
+   * "pending" lists, not the "shipped" one).
+   * @default none
+   * @example listTags: (companyId, q) => [`company:${companyId}:orders:${q.status ?? 'all'}`]
+   */
+  listTags?: (ownerId: EntityId, query: Q) => readonly string[]
+  /**
    * Options of the entity cache (`kit.cache(name, ...)`).
    * @default { tier: 'detail' } (ttl 1 h, L1 for 1 min)
    */
@@ -50,7 +58,7 @@ export interface CachedRepositoryOptions<E, Q extends object, L> {
   list?: CacheOptions
 }
 
-const KNOWN = new Set(['name', 'owner', 'loadById', 'loadList', 'detail', 'list'])
+const KNOWN = new Set(['name', 'owner', 'loadById', 'loadList', 'listTags', 'detail', 'list'])
 
 /**
  * The cached-repository pattern in a few lines: `getById` and `getList` read through two caches,
@@ -88,7 +96,7 @@ export class CachedRepository<E, Q extends object = Record<string, unknown>, L =
     checkName(options.name, 'CachedRepository name')
     const owner = options.owner ?? 'owner'
     checkName(owner, `CachedRepository '${options.name}' owner`)
-    for (const name of ['loadById', 'loadList'] as const) {
+    for (const name of ['loadById', 'loadList', 'listTags'] as const) {
       const value = options[name]
       if ((name === 'loadById' || value !== undefined) && typeof value !== 'function') {
         throw new InvalidOptionsError(`CachedRepository '${options.name}': ${name} must be a function.`)
@@ -145,9 +153,10 @@ export class CachedRepository<E, Q extends object = Record<string, unknown>, L =
     }
     // A declared query interface has no index signature, yet is plain data the key builder hashes.
     const queryPart = query as unknown as KeyPart
-    return this.lists.getOrSet(['owner', ownerId, queryPart], () => load(ownerId, query), {
-      tags: [this.listTag(ownerId), this.ownerTag(ownerId)],
-    })
+    const tags = [this.listTag(ownerId), this.ownerTag(ownerId)]
+    const more = this.#options.listTags?.(ownerId, query)
+    if (more) tags.push(...more)
+    return this.lists.getOrSet(['owner', ownerId, queryPart], () => load(ownerId, query), { tags })
   }
 
   /**

@@ -107,6 +107,26 @@ function repositorySuite(name: string, kits: () => { a: Redkit; b: Redkit }) {
       expect(orders.ownerTag(2)).toBe('company:2')
     })
 
+    it('listTags: a write invalidates only the lists it can change', async () => {
+      const table = ordersTable()
+      const kit = kits().a
+      const orders = new CachedRepository<Order, { status?: string }>(kit, {
+        name: `orders${randomUUID().slice(0, 6)}`,
+        owner: 'company',
+        loadById: table.byId,
+        loadList: table.list,
+        listTags: (companyId, query) => [`company:${companyId}:orders:${query.status ?? 'all'}`],
+      })
+      await orders.getList(1, {})
+      await orders.getList(1, { status: 'open' })
+      await orders.getList(1, { status: 'done' })
+      await kit.invalidateTags(['company:1:orders:all', 'company:1:orders:open'])
+      await orders.getList(1, {})
+      await orders.getList(1, { status: 'open' })
+      await orders.getList(1, { status: 'done' })
+      expect(table.queries.list).toBe(5)
+    })
+
     it('refuses bad options and a list read without loadList', async () => {
       const kit = kits().a
       const table = ordersTable()
