@@ -180,10 +180,12 @@ async function main(): Promise<number> {
     progress(
       `bench: suite ${suite.name} on ${describeUrl(target.url)}, ${profile.durationMs / 1000} s per side in ${profile.rounds} alternating rounds (median), node ${process.version}`,
     )
-    const prepared = await suite.setup({
-      url: target.url,
-      keyPrefix: `redkit-bench:${randomBytes(4).toString('hex')}:`,
-    })
+    const context = { url: target.url, keyPrefix: `redkit-bench:${randomBytes(4).toString('hex')}:` }
+    if ('run' in suite) {
+      await suite.run(context, { quick: cli.quick, json: cli.json })
+      return 0
+    }
+    const prepared = await suite.setup(context)
     const rows: ResultRow[] = []
     const report = (row: ResultRow): void => {
       rows.push(row)

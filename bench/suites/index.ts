@@ -3,6 +3,7 @@
 
 import { cacheSuite } from './cache.js'
 import { connectionSuite } from './connection.js'
+import { demoSuite } from './demo.js'
 import { ratelimitSuite } from './ratelimit.js'
 import { sessionSuite } from './session.js'
 import type { BenchSuite } from './suite.js'
@@ -17,6 +18,7 @@ export const suites: readonly BenchSuite[] = [
   tagsSuite,
   ratelimitSuite,
   sessionSuite,
+  demoSuite,
 ]
 
 /** The suite of that name, or `undefined`. */

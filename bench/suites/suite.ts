@@ -59,10 +59,23 @@ export interface PreparedSuite {
 }
 
 /** A group of cases that share a setup. */
-export interface BenchSuite {
+export interface CaseSuite {
   /** The name given on the command line. */
   name: string
   /** One line for the usage message. */
   description: string
   setup(context: SuiteContext): Promise<PreparedSuite>
 }
+
+/**
+ * A suite that measures something other than ops/s against a baseline (the end-to-end demo run): it
+ * drives its own measurement and prints its own tables (or JSON lines with `json`).
+ */
+export interface ReportSuite {
+  name: string
+  description: string
+  run(context: SuiteContext, options: { quick: boolean; json: boolean }): Promise<void>
+}
+
+/** Either kind of suite; run.ts tells them apart by `run`. */
+export type BenchSuite = CaseSuite | ReportSuite

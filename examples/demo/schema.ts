@@ -31,6 +31,7 @@ create sequence demo.order_ids start with ${orders + 1};
 create index orders_company_created on demo.orders (company_id, created_at desc);
 create index orders_company_status on demo.orders (company_id, status, created_at desc);
 create index orders_vendor on demo.orders (vendor_id);
+create index orders_product on demo.orders (product_id, created_at desc);
 create index products_company on demo.products (company_id);
 analyze;
 `

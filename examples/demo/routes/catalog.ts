@@ -13,6 +13,8 @@ export interface Product {
   name: string
   price_cents: number
   stock: number
+  vendor_name?: string
+  ordersLast30Days?: number
 }
 
 interface Zone {
@@ -28,7 +30,19 @@ export function catalogRoutes(kit: Redkit, db: Database, caching: DemoCaching): 
     owner: 'company',
     detail: { tier: 'detail', enabled: caching.enabled },
     list: { tier: 'list', enabled: caching.enabled },
-    loadById: async (id) => (await db.query<Product>('select * from demo.products where id = $1', [id]))[0],
+    // The product page shows the vendor and how often it sold lately: what a product endpoint loads.
+    loadById: async (id) => {
+      const [product] = await db.query<Product>(
+        'select p.*, v.name as vendor_name from demo.products p join demo.vendors v on v.id = p.vendor_id where p.id = $1',
+        [id],
+      )
+      if (!product) return undefined
+      const [sold] = await db.query<{ orders: number }>(
+        `select count(*)::int as orders from demo.orders where product_id = $1 and created_at > timestamptz '2026-11-30' - interval '30 days'`,
+        [id],
+      )
+      return { ...product, ordersLast30Days: sold?.orders ?? 0 }
+    },
   })
   const zones = () =>
     reference.getOrSet('zones', () => db.query<Zone>('select * from demo.zones order by id'))

@@ -22,26 +22,43 @@ interface OrderQuery {
   status?: string
 }
 
+/** The tag of a company's order lists of one status (`all` for unfiltered lists). */
+function statusTag(companyId: number | string, status: string | undefined): string {
+  return `company:${companyId}:orders:${status ?? 'all'}`
+}
+
 const STATUSES = new Set(['pending', 'paid', 'shipped', 'delivered', 'cancelled'])
 const PAGE_SIZE = 20
 
 export function orderRoutes(kit: Redkit, db: Database, caching: DemoCaching): Router {
-  const orders = new CachedRepository<Order, OrderQuery, { page: number; orders: Order[] }>(kit, {
-    name: 'orders',
-    owner: 'company',
-    detail: { tier: 'detail', enabled: caching.enabled },
-    list: { tier: 'list', enabled: caching.enabled },
-    loadById: async (id) => (await db.query<Order>('select * from demo.orders where id = $1', [id]))[0],
-    loadList: async (companyId, query) => {
-      const params: unknown[] = [companyId, PAGE_SIZE, (query.page - 1) * PAGE_SIZE]
-      const status = query.status === undefined ? '' : `and status = $${params.push(query.status)}`
-      const rows = await db.query<Order>(
-        `select * from demo.orders where company_id = $1 ${status} order by created_at desc, id desc limit $2 offset $3`,
-        params,
-      )
-      return { page: query.page, orders: rows }
+  const orders = new CachedRepository<Order, OrderQuery, { page: number; total: number; orders: Order[] }>(
+    kit,
+    {
+      name: 'orders',
+      owner: 'company',
+      detail: { tier: 'detail', enabled: caching.enabled },
+      list: { tier: 'list', enabled: caching.enabled },
+      // Lists by status: a new order (pending) changes the "all" and "pending" lists, not the others.
+      listTags: (companyId, query) => [statusTag(companyId, query.status)],
+      loadById: async (id) => (await db.query<Order>('select * from demo.orders where id = $1', [id]))[0],
+      loadList: async (companyId, query) => {
+        const params: unknown[] = [companyId, PAGE_SIZE, (query.page - 1) * PAGE_SIZE]
+        const status = query.status === undefined ? '' : `and status = $${params.push(query.status)}`
+        // A page and the total for the pager: the two queries a paginated list endpoint runs.
+        const [rows, [total]] = await Promise.all([
+          db.query<Order>(
+            `select * from demo.orders where company_id = $1 ${status} order by created_at desc, id desc limit $2 offset $3`,
+            params,
+          ),
+          db.query<{ total: number }>(
+            `select count(*)::int as total from demo.orders where company_id = $1 ${status.replace('$4', '$2')}`,
+            query.status === undefined ? [companyId] : [companyId, query.status],
+          ),
+        ])
+        return { page: query.page, total: total?.total ?? 0, orders: rows }
+      },
     },
-  })
+  )
   const analytics = kit.cache('vendor-analytics', { tier: 'analytics', enabled: caching.enabled })
 
   const router = Router()
@@ -85,8 +102,8 @@ export function orderRoutes(kit: Redkit, db: Database, caching: DemoCaching): Ro
         [companyId, Number(productId), count],
       )
       if (!order) return void res.status(404).json({ error: 'no such product' })
-      // The company's lists change; its other entries and other companies' lists stay cached.
-      await orders.invalidateLists(companyId)
+      // Only the company's lists a pending order appears in change; the rest stay cached.
+      await kit.invalidateTags([statusTag(companyId, undefined), statusTag(companyId, 'pending')])
       res.status(201).json(order)
     }),
   )
