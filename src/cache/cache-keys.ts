@@ -29,6 +29,8 @@ export function cacheKeyOf(keyPrefix: string, namespace: string, key: CacheKey):
 
 /** A glob relative to a cache: the parts escaped so they match only themselves, then `glob`. */
 export function cachePattern(parts: readonly KeyPart[], glob: string): string {
+  // No parts: the glob alone, not ':<glob>', which no key of the cache could match.
+  if (parts.length === 0) return glob
   return `${escapeGlob(parts.map(encodePart).join(':'))}:${glob}`
 }
 

@@ -27,7 +27,8 @@ const TAG = '$rk'
 
 /**
  * JSON with explicit Date and BigInt support: both are written as `{"$rk":"date"|"bigint","v":...}` and
- * restored on read. Functions, symbols and cycles are refused with {@link CacheSerializationError};
+ * restored on read. Functions, symbols, cycles, Maps, Sets, NaN and ±Infinity are refused with
+ * {@link CacheSerializationError};
  * `undefined` members are dropped (as JSON does). On read, `__proto__` keys and `constructor.prototype`
  * are removed, so a poisoned payload cannot pollute prototypes when the caller merges it.
  */
@@ -43,12 +44,12 @@ export class JsonSerializer implements CacheSerializer {
 
   /** Encodes and says whether a reviver will be needed to decode. */
   encode(value: unknown): EncodedJson {
-    // Most values are plain data: a quick walk proves it and plain JSON.stringify (2-3x faster than
-    // one with a replacer) does the rest.
-    if (isPlainData(value, 0)) return { text: JSON.stringify(value), tagged: false }
     let tagged = false
     let text: string | undefined
     try {
+      // Most values are plain data: a quick walk proves it and plain JSON.stringify (2-3x faster than
+      // one with a replacer) does the rest.
+      if (isPlainData(value, 0)) return { text: JSON.stringify(value), tagged: false }
       text = JSON.stringify(
         value,
         function replacer(this: Record<string, unknown>, key: string, current: unknown) {
@@ -74,6 +75,11 @@ export class JsonSerializer implements CacheSerializer {
               throw new CacheSerializationError(
                 `Cannot cache a ${typeof current}${key ? ` (at key '${key}')` : ''}; cache plain data only.`,
               )
+            case 'number':
+              if (Number.isFinite(current)) return current
+              throw new CacheSerializationError(
+                `Cannot cache ${current}${key ? ` (at key '${key}')` : ''}: JSON would store it as null; store null or a string instead.`,
+              )
             default:
               return current
           }
@@ -93,11 +99,23 @@ export class JsonSerializer implements CacheSerializer {
     return { text, tagged }
   }
 
-  /** Decodes text produced by {@link encode}; `tagged` says whether Date/BigInt tags may be present. */
+  /**
+   * Decodes text produced by {@link encode}; `tagged` says whether Date/BigInt tags may be present.
+   * @throws CacheSerializationError for text that is not JSON (or not what {@link encode} writes)
+   */
   decode(text: string, tagged: boolean): unknown {
-    // 'proto' covers both "__proto__" and "prototype"; a plain includes() is the cheapest scan.
-    if (!tagged && !text.includes('proto')) return JSON.parse(text)
-    return JSON.parse(text, reviver)
+    try {
+      // 'proto' covers both "__proto__" and "prototype"; a plain includes() is the cheapest scan. A key
+      // spelled with \u escapes ("__pr\u006fto__") hides from it, so any escape takes the reviver too.
+      if (tagged) return JSON.parse(text, reviver)
+      if (!text.includes('proto') && !text.includes('\\u')) return JSON.parse(text)
+      // Untagged: an object of the app's shaped like a tag stays as it was written.
+      return JSON.parse(text, safeReviver)
+    } catch (error) {
+      throw new CacheSerializationError(`Cached payload is not valid JSON: ${errorMessage(error)}`, {
+        cause: error,
+      })
+    }
   }
 }
 
@@ -107,7 +125,8 @@ const MAX_PLAIN_DEPTH = 64
 function isPlainData(value: unknown, depth: number): boolean {
   if (value === null) return true
   const type = typeof value
-  if (type !== 'object') return type === 'string' || type === 'number' || type === 'boolean'
+  if (type === 'number') return Number.isFinite(value)
+  if (type !== 'object') return type === 'string' || type === 'boolean'
   if (depth > MAX_PLAIN_DEPTH) return false
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) if (!isPlainData(value[i], depth + 1)) return false
@@ -119,6 +138,15 @@ function isPlainData(value: unknown, depth: number): boolean {
     if (key === '__proto__' || !isPlainData((value as Record<string, unknown>)[key], depth + 1)) return false
   }
   return true
+}
+
+/** Drops what could reach a prototype: `__proto__` keys and `constructor.prototype`. */
+function safeReviver(key: string, value: unknown): unknown {
+  if (key === '__proto__') return undefined
+  if (key === 'constructor' && value !== null && typeof value === 'object' && 'prototype' in value) {
+    return undefined
+  }
+  return value
 }
 
 function reviver(key: string, value: unknown): unknown {

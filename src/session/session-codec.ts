@@ -19,7 +19,8 @@ export interface DecodedSession {
 /** A value that is not a session this store can read: corrupt, sealed with an unknown key... */
 export class UndecodableSessionError extends Error {}
 
-const DANGEROUS_KEY = /"(?:__proto__|constructor)"/
+// A key spelled with \u escapes ("__pr\u006fto__") is the same key to JSON.parse, so any escape counts.
+const DANGEROUS_KEY = /"(?:__proto__|constructor)"|\\u/
 
 /** JSON, refusing keys that would reach an object's prototype when the data is copied. */
 export const jsonSerializer: SessionSerializer = {

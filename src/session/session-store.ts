@@ -633,10 +633,14 @@ function settle<T>(work: Promise<T>, callback: Callback<T> | undefined): Promise
   return undefined
 }
 
-/** Reverses the key builder's escaping of `%`, `:`, `{` and `}` in a key part. */
+/** Reverses the key builder's escaping of a text part (`%XX`, and `%uXXXX` for a lone surrogate). */
 function unescapePart(text: string): string {
   return text.includes('%')
-    ? text.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+    ? text.replace(
+        /%(?:u([0-9A-F]{4})|([0-9A-F]{2}))/g,
+        (_, unit: string | undefined, hex: string | undefined) =>
+          String.fromCharCode(Number.parseInt(unit ?? hex!, 16)),
+      )
     : text
 }
 

@@ -2,6 +2,7 @@
 // Resolves only when every node sees a healthy cluster, so the first command never hits CLUSTERDOWN.
 
 import { execFile } from 'node:child_process'
+import type { TlsFiles } from './make-tls-files.js'
 import { launchServer, type ManagedRedisServer, type RedisServer } from './start-redis.js'
 import { waitFor } from './wait-for.js'
 
@@ -26,6 +27,10 @@ export interface ClusterOptions {
   nodeTimeoutMs?: number
   /** Extra redis-server arguments for every node. */
   args?: string[]
+  /** `requirepass` (and `masterauth`) on every node; `cli` of each server authenticates with it. */
+  password?: string
+  /** TLS only on every node, the cluster bus and replication included (`tls-cluster`, `tls-replication`). */
+  tls?: TlsFiles
 }
 
 const NODE_COUNT = 6
@@ -42,10 +47,14 @@ const ALL_SLOTS = 16_384
 export async function startCluster(options: ClusterOptions = {}): Promise<RedisCluster> {
   const nodeTimeoutMs = options.nodeTimeoutMs ?? 2000
   const clusterArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf']
-  clusterArgs.push('--cluster-node-timeout', String(nodeTimeoutMs), ...(options.args ?? []))
+  clusterArgs.push('--cluster-node-timeout', String(nodeTimeoutMs))
+  if (options.password !== undefined) clusterArgs.push('--masterauth', options.password)
+  if (options.tls) clusterArgs.push('--tls-cluster', 'yes', '--tls-replication', 'yes')
+  clusterArgs.push(...(options.args ?? []))
+  const { password, tls } = options
   const started = await Promise.allSettled(
     Array.from({ length: NODE_COUNT }, () =>
-      launchServer({ kind: 'cluster', clusterBus: true, args: clusterArgs }),
+      launchServer({ kind: 'cluster', clusterBus: true, args: clusterArgs, password, tls }),
     ),
   )
   const servers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
@@ -59,7 +68,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<RedisC
   }
 
   try {
-    await createCluster(servers.map((server) => `127.0.0.1:${server.port}`))
+    await createCluster(
+      servers.map((server) => `127.0.0.1:${server.port}`),
+      options,
+    )
     // cluster_state:ok alone is not enough: roles spread by gossip, and a replica that has not
     // synced yet cannot take over in a failover test.
     await waitFor(
@@ -88,8 +100,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<RedisC
   return { nodes: servers.map(({ host, port }) => ({ host, port })), servers, masters, stop }
 }
 
-function createCluster(addresses: string[]): Promise<void> {
+function createCluster(addresses: string[], options: ClusterOptions): Promise<void> {
   const args = ['--cluster', 'create', ...addresses, '--cluster-replicas', '1', '--cluster-yes']
+  if (options.password !== undefined) args.push('-a', options.password, '--no-auth-warning')
+  if (options.tls) args.push('--tls', '--cacert', options.tls.ca)
   return new Promise((resolve, reject) => {
     execFile('redis-cli', args, { timeout: 60_000 }, (error, stdout, stderr) => {
       if (!error) return resolve()

@@ -103,7 +103,12 @@ export class TagVersions {
       if (typeof tag !== 'string' || tag === '') {
         throw new InvalidOptionsError(`A tag must be a non-empty string, got ${JSON.stringify(tag)}.`)
       }
-      return encodeURIComponent(tag)
+      try {
+        return encodeURIComponent(tag)
+      } catch {
+        // URIError: half of a surrogate pair, which no UTF-8 key could hold apart from another.
+        throw new InvalidOptionsError(`A tag must be well-formed text, got ${JSON.stringify(tag)}.`)
+      }
     })
   }
 
