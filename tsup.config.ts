@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     'integrations/express/index': 'src/integrations/express/index.ts',
     'integrations/fastify/index': 'src/integrations/fastify/index.ts',
+    'decorators/index': 'src/decorators/index.ts',
     'testing/index': 'src/testing/index.ts',
     'cli/index': 'src/cli/index.ts',
   },

@@ -302,6 +302,16 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
   }
 
   /**
+   * Invalidates tags, the same as `kit.invalidateTags`: tags belong to the kit, so entries of every cache
+   * carrying one of them become misses, on every instance. For code that holds a cache but not the kit.
+   * @throws RedisUnavailableError when Redis cannot be reached (nothing was invalidated)
+   * @example await orders.invalidateTags([`company:${companyId}:orders`])
+   */
+  invalidateTags(tags: readonly string[]): Promise<void> {
+    return this.#core.tags().invalidate(tags)
+  }
+
+  /**
    * Loads entries at startup (reference data): values are stored as given, factories are called,
    * `concurrency` at a time. Failures are logged and counted, never thrown; progress is reported through
    * `onProgress` and the `warmProgress` event. Resolves with the totals.
