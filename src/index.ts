@@ -25,13 +25,12 @@ export type {
   CacheEvents,
   CacheFactory,
   CacheKey,
+  CacheLookup,
   WarmEntry,
   WarmOptions,
   WarmProgress,
 } from './cache/cache.js'
 export { Cache } from './cache/cache.js'
-export type { CachedRepositoryOptions, EntityId } from './cache/cached-repository.js'
-export { CachedRepository } from './cache/cached-repository.js'
 export type { CacheMetricsSnapshot } from './cache/cache-metrics.js'
 export type {
   CacheOptions,
@@ -41,6 +40,8 @@ export type {
   L1Options,
   LockOptions,
 } from './cache/cache-options.js'
+export type { CachedRepositoryOptions, EntityId } from './cache/cached-repository.js'
+export { CachedRepository } from './cache/cached-repository.js'
 export type { CompressionAlgorithm } from './cache/compression.js'
 export type { CacheSerializer } from './cache/json-serializer.js'
 export { JsonSerializer } from './cache/json-serializer.js'
@@ -73,6 +74,17 @@ export {
 export type { KeyPart } from './keys/key-builder.js'
 export { escapeGlob, KeyBuilder } from './keys/key-builder.js'
 export type { Logger } from './logger.js'
+export type {
+  BreakerChannelMessage,
+  CacheInvalidateTraceContext,
+  CacheOutcome,
+  CacheTraceContext,
+  RateLimitTraceContext,
+  SessionTraceContext,
+  TraceContextBase,
+  TracingChannelName,
+} from './metrics/tracing-channels.js'
+export { tracingChannels } from './metrics/tracing-channels.js'
 export type { RateLimitAlgorithm } from './ratelimit/algorithms/algorithm.js'
 export { ipKey } from './ratelimit/http/client-key.js'
 export type { HttpRateLimitOptions } from './ratelimit/http/http-rate-limit.js'

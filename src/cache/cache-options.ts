@@ -173,6 +173,11 @@ export interface FactoryContext<T> {
   signal: AbortSignal
   /** The stale value being refreshed, if any. */
   stale: T | undefined
+  /**
+   * True when the call refreshes an entry in the background (swr, eager refresh): the caller that
+   * triggered it has already been given the cached value, and nobody waits on this call.
+   */
+  background: boolean
 }
 
 /** Cache options after defaults and validation. */

@@ -7,6 +7,15 @@ import { checkName } from '../config/validate.js'
 import { InvalidOptionsError } from '../errors.js'
 import type { FeatureContext } from '../feature-context.js'
 import type { KeyPart } from '../keys/key-builder.js'
+import {
+  type CacheOutcome,
+  type CacheTraceContext,
+  cacheGetChannel,
+  cacheGetOrSetChannel,
+  cacheInvalidateChannel,
+  cacheSetChannel,
+  traceWithoutResult,
+} from '../metrics/tracing-channels.js'
 import { BatchOperations, type CacheEntry } from './batch-operations.js'
 import { CacheCore } from './cache-core.js'
 import { type CacheKey, cachePattern } from './cache-keys.js'
@@ -34,6 +43,13 @@ export type { CacheEntry } from './batch-operations.js'
 export type { CacheKey } from './cache-keys.js'
 export type { CacheFactory } from './get-or-set-flow.js'
 export type { WarmEntry, WarmOptions, WarmProgress } from './warm-cache.js'
+
+/** What {@link Cache.getOrSetWithOutcome} resolves with: the value and how it was found. */
+export interface CacheLookup<T> {
+  value: T
+  /** `hit`, `stale` (served within swr while it refreshes), `grace` (served past expiry) or `miss`. */
+  outcome: CacheOutcome
+}
 
 /** Events a cache emits. */
 export interface CacheEvents {
@@ -74,6 +90,8 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
   readonly #batch: BatchOperations
   /** Undefined when the cache is always on: the hot paths then pay one comparison. */
   readonly #enabled: (() => boolean) | undefined
+  /** The kit's key prefix, for trace contexts. */
+  readonly #kitPrefix: string
 
   /** @internal use `kit.cache()` */
   constructor(context: FeatureContext, namespace: string, options: CacheOptions = {}) {
@@ -97,9 +115,11 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
     )
     this.#batch = new BatchOperations(core, this.#reader, this.#writer)
     this.#enabled = core.options.enabled
+    this.#kitPrefix = context.keys.prefix
     context.registerMetrics('cache', namespace, () => ({
       ...core.metrics.snapshot(this.#isOn()),
       l1Size: core.l1?.size ?? 0,
+      l1Bytes: core.l1?.bytes ?? 0,
     }))
   }
 
@@ -139,6 +159,8 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
    * when Redis is unavailable, unless strict.
    */
   get<T = V>(key: CacheKey): Promise<T | undefined> {
+    // A property read when nobody listens; the traced twin below when someone does.
+    if (cacheGetChannel.hasSubscribers) return this.#tracedGet<T>(key)
     const core = this.#core
     const fullKey = core.keyOf(key)
     if (this.#enabled !== undefined && this.#bypass()) return Promise.resolve(undefined)
@@ -147,17 +169,50 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
       this.#metrics.l1Hits++
       return Promise.resolve(core.fromL1(copy.value) as T)
     }
+    return this.#readThrough<T>(fullKey, undefined)
+  }
+
+  /** {@link get} past L1: the store read; `trace` (a traced call only) receives the outcome. */
+  #readThrough<T>(fullKey: string, trace: CacheTraceContext | undefined): Promise<T | undefined> {
+    const core = this.#core
     const started = core.sampleStart()
     return this.#reader.read<T>(fullKey).then((found) => {
       if (started >= 0) this.#metrics.getLatency.add(performance.now() - started)
       if (typeof found !== 'object' || Date.now() >= found.staleUntil) {
         this.#metrics.misses++
+        if (trace) trace.outcome = 'miss'
         return undefined
       }
       this.#metrics.hits++
+      if (trace) trace.outcome = Date.now() < found.freshUntil ? 'hit' : 'stale'
       core.remember(fullKey, found)
       return found.value
     })
+  }
+
+  /** {@link get} published on `redkit:cache:get`. */
+  #tracedGet<T>(key: CacheKey): Promise<T | undefined> {
+    const core = this.#core
+    const fullKey = core.keyOf(key)
+    const context = this.#traceContext(core.relative(fullKey))
+    return traceWithoutResult(cacheGetChannel, context, () => {
+      if (this.#enabled !== undefined && this.#bypass()) {
+        context.outcome = 'miss'
+        return Promise.resolve(undefined)
+      }
+      const copy = this.#servableCopy(fullKey)
+      if (copy !== undefined) {
+        this.#metrics.l1Hits++
+        context.outcome = Date.now() < copy.freshUntil ? 'hit' : 'stale'
+        context.l1 = true
+        return Promise.resolve(core.fromL1(copy.value) as T)
+      }
+      return this.#readThrough<T>(fullKey, context)
+    })
+  }
+
+  #traceContext(key: string): CacheTraceContext {
+    return { prefix: this.#kitPrefix, namespace: this.namespace, key }
   }
 
   /**
@@ -219,12 +274,31 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
    */
   async set<T = V>(key: CacheKey, value: T, options?: CacheSetOptions): Promise<void> {
     if (this.#enabled !== undefined && this.#bypass()) return
-    return this.#writer.set(this.keyOf(key), value, options)
+    const fullKey = this.keyOf(key)
+    if (cacheSetChannel.hasSubscribers) {
+      const context = this.#traceContext(this.#core.relative(fullKey))
+      return cacheSetChannel.tracePromise(() => this.#writer.set(fullKey, value, options), context)
+    }
+    return this.#writer.set(fullKey, value, options)
   }
 
-  /** Removes an entry; resolves whether it existed. */
+  /** Removes an entry; resolves whether it existed. Published on `redkit:cache:invalidate`. */
   async delete(key: CacheKey): Promise<boolean> {
-    return this.#writer.delete(this.keyOf(key))
+    const fullKey = this.keyOf(key)
+    if (cacheInvalidateChannel.hasSubscribers) {
+      const context = {
+        prefix: this.#kitPrefix,
+        kind: 'delete' as const,
+        namespace: this.namespace,
+        key: this.#core.relative(fullKey),
+        existed: undefined as boolean | undefined,
+      }
+      return cacheInvalidateChannel.tracePromise(async () => {
+        context.existed = await this.#writer.delete(fullKey)
+        return context.existed
+      }, context)
+    }
+    return this.#writer.delete(fullKey)
   }
 
   /**
@@ -237,6 +311,8 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
   getOrSet<T = V>(key: CacheKey, factory: CacheFactory<T>, options?: GetOrSetOptions): Promise<T> {
     // The L1 hit path, kept small so the engine optimizes it: no round trip, no parse, no allocation
     // beyond the resolved promise. Anything else (tags, stale copies, array keys) takes the full path.
+    // Tracing costs it one property read while nobody subscribes to `redkit:cache:getOrSet`.
+    if (cacheGetOrSetChannel.hasSubscribers) return this.#tracedGetOrSet(key, factory, options)
     if (this.#enabled !== undefined && this.#bypass()) return this.#uncached(factory)
     const l1 = this.#l1
     if (l1 !== undefined && typeof key === 'string') {
@@ -258,6 +334,72 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
     return this.#flow.run(key, factory, options)
   }
 
+  /** {@link getOrSet} published on `redkit:cache:getOrSet`; the flow's own L1 path answers hits. */
+  #tracedGetOrSet<T>(key: CacheKey, factory: CacheFactory<T>, options?: GetOrSetOptions): Promise<T> {
+    let relative = ''
+    try {
+      relative = typeof key === 'string' && key !== '' ? key : this.#core.relative(this.#core.keyOf(key))
+    } catch {
+      // An invalid key: the flow rejects with the reason, and the trace shows that error.
+    }
+    const context = this.#traceContext(relative)
+    return traceWithoutResult(cacheGetOrSetChannel, context, () => {
+      if (this.#enabled !== undefined && this.#bypass()) {
+        context.outcome = 'miss'
+        return this.#uncached(factory)
+      }
+      return this.#flow.run(key, factory, options, context)
+    })
+  }
+
+  /**
+   * {@link getOrSet}, resolving with how the value was found as well: `hit` (fresh), `stale` (within
+   * swr; a background refresh runs, and its factory call gets `background: true`), `grace` (past its
+   * expiry, served because Redis or the factory failed) or `miss` (this call's factory ran, or it shared
+   * one already running). For callers that report it, such as the `X-Cache` header of `cacheResponse`.
+   * @example
+   * const { value, outcome } = await products.getOrSetWithOutcome(['product', id], () => db.product(id))
+   * res.set('X-Cache', outcome === 'hit' ? 'HIT' : 'MISS').json(value)
+   */
+  getOrSetWithOutcome<T = V>(
+    key: CacheKey,
+    factory: CacheFactory<T>,
+    options?: GetOrSetOptions,
+  ): Promise<CacheLookup<T>> {
+    if (this.#enabled !== undefined && this.#bypass()) {
+      return this.#uncached(factory).then((value) => ({ value, outcome: 'miss' as const }))
+    }
+    // The same L1 hit path as getOrSet's, answering with a new object (callers may keep it).
+    const l1 = this.#l1
+    if (l1 !== undefined && typeof key === 'string' && !cacheGetOrSetChannel.hasSubscribers) {
+      const entry = l1.get(key)
+      if (entry !== undefined && entry.tags === '') {
+        const now = coarseNow()
+        if (now < entry.freshUntil && now < entry.l1Until && typeof factory === 'function') {
+          this.#metrics.l1Hits++
+          if (this.#options.eagerRefresh !== undefined) {
+            this.#flow.eager(this.keyPrefix + key, entry, now, factory, options)
+          }
+          return Promise.resolve({ value: this.#core.fromL1(entry.value) as T, outcome: 'hit' })
+        }
+      }
+    }
+    const traced = cacheGetOrSetChannel.hasSubscribers
+    let relative = typeof key === 'string' ? key : ''
+    if (traced && relative === '') {
+      try {
+        relative = this.#core.relative(this.#core.keyOf(key))
+      } catch {
+        // An invalid key: the flow rejects with the reason.
+      }
+    }
+    // The flow fills in the outcome; when traced, the same context is what subscribers see.
+    const context = this.#traceContext(relative)
+    const run = () => this.#flow.run(key, factory, options, context)
+    const value = traced ? traceWithoutResult(cacheGetOrSetChannel, context, run) : run()
+    return value.then((found) => ({ value: found, outcome: context.outcome ?? 'miss' }))
+  }
+
   /** The factory's value for a cache that is off: a plain call, counted, nothing read or stored. */
   #uncached<T>(factory: CacheFactory<T>): Promise<T> {
     if (typeof factory !== 'function') {
@@ -266,7 +408,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
       )
     }
     this.#metrics.factoryCalls++
-    return (async () => factory({ signal: NEVER_ABORTED, stale: undefined }))()
+    return (async () => factory({ signal: NEVER_ABORTED, stale: undefined, background: false }))()
   }
 
   /** Values of many keys, in order (`undefined` for misses). One round trip per node. */

@@ -2,6 +2,7 @@
 // background, the distributed lock, factory soft/hard timeouts, and grace when the factory or Redis fails.
 
 import { CacheFactoryTimeoutError, errorMessage, InvalidOptionsError } from '../errors.js'
+import type { CacheTraceContext } from '../metrics/tracing-channels.js'
 import type { CacheCore } from './cache-core.js'
 import type { CacheKey } from './cache-keys.js'
 import { CacheLock } from './cache-lock.js'
@@ -31,8 +32,16 @@ export class GetOrSetFlow {
     this.#lock = lock ? new CacheLock(core, reader, lockPrefix, lock) : undefined
   }
 
-  /** getOrSet for what the hot L1 path of `Cache.getOrSet` did not answer. */
-  run<T>(key: CacheKey, factory: CacheFactory<T>, options?: GetOrSetOptions): Promise<T> {
+  /**
+   * getOrSet for what the hot L1 path of `Cache.getOrSet` did not answer. `trace` (a traced call only)
+   * receives the outcome.
+   */
+  run<T>(
+    key: CacheKey,
+    factory: CacheFactory<T>,
+    options?: GetOrSetOptions,
+    trace?: CacheTraceContext,
+  ): Promise<T> {
     const core = this.#core
     if (typeof factory !== 'function') {
       return Promise.reject(
@@ -54,12 +63,20 @@ export class GetOrSetFlow {
         if (now < entry.l1Until && (entry.tags === '' || core.tags().matches(entry.tags) === true)) {
           if (now < entry.freshUntil) {
             core.metrics.l1Hits++
+            if (trace) {
+              trace.outcome = 'hit'
+              trace.l1 = true
+            }
             if (core.options.eagerRefresh !== undefined) this.eager(fullKey, entry, now, factory, options)
             return Promise.resolve(core.fromL1(entry.value) as T)
           }
           if (now < entry.staleUntil) {
             core.metrics.l1Hits++
             core.metrics.staleHits++
+            if (trace) {
+              trace.outcome = 'stale'
+              trace.l1 = true
+            }
             this.#refresh(fullKey, factory, options, entry as unknown as Found<T>)
             return Promise.resolve(core.fromL1(entry.value) as T)
           }
@@ -67,13 +84,15 @@ export class GetOrSetFlow {
       }
     }
     // Most reads find no flight running: skip hashing the key for the lookup then.
-    if (this.#flights.size > 0 && this.#flights.has(fullKey))
+    if (this.#flights.size > 0 && this.#flights.has(fullKey)) {
+      if (trace) trace.outcome = 'miss'
       return this.#join<T>(fullKey, factory, options, this.#fallback<T>(fullKey))
+    }
     const epoch = this.#flightEpoch
     const started = core.sampleStart()
     return this.#reader.read<T>(fullKey).then((found) => {
       if (started >= 0) core.metrics.getLatency.add(performance.now() - started)
-      return this.#settle(fullKey, found, factory, options, epoch)
+      return this.#settle(fullKey, found, factory, options, epoch, trace)
     })
   }
 
@@ -97,12 +116,14 @@ export class GetOrSetFlow {
     factory: CacheFactory<T>,
     options: GetOrSetOptions | undefined,
     epoch: number,
+    trace: CacheTraceContext | undefined,
   ): T | Promise<T> {
     const core = this.#core
     const now = Date.now()
     if (typeof found === 'object') {
       if (now < found.freshUntil) {
         core.metrics.hits++
+        if (trace) trace.outcome = 'hit'
         core.remember(fullKey, found)
         if (core.options.eagerRefresh !== undefined) this.eager(fullKey, found, now, factory, options)
         return found.value
@@ -110,28 +131,31 @@ export class GetOrSetFlow {
       if (now < found.staleUntil) {
         core.metrics.hits++
         core.metrics.staleHits++
+        if (trace) trace.outcome = 'stale'
         core.remember(fullKey, found)
         this.#refresh(fullKey, factory, options, found)
         return found.value
       }
     }
     core.metrics.misses++
+    if (trace) trace.outcome = 'miss'
     // Expired but within grace (from L2, or the last copy in L1 when Redis is unreachable).
     const fallback = typeof found === 'object' ? this.#withinGrace(found, now) : this.#fallback<T>(fullKey)
     if (found === UNAVAILABLE && fallback !== undefined) {
       // Redis is down: serve the last value rather than sending every request to the database.
       core.metrics.graceHits++
+      if (trace) trace.outcome = 'grace'
       return fallback.value
     }
     if (found === MISS && epoch !== this.#flightEpoch && !this.#flights.has(fullKey)) {
       // A flight finished while this read was in flight; its value may have landed after our GET.
-      return this.#reader
-        .read<T>(fullKey)
-        .then((again) =>
-          typeof again === 'object' && Date.now() < again.freshUntil
-            ? again.value
-            : this.#join(fullKey, factory, options, fallback),
-        )
+      return this.#reader.read<T>(fullKey).then((again) => {
+        if (typeof again === 'object' && Date.now() < again.freshUntil) {
+          if (trace) trace.outcome = 'hit'
+          return again.value
+        }
+        return this.#join(fullKey, factory, options, fallback)
+      })
     }
     return this.#join(fullKey, factory, options, fallback, found === UNAVAILABLE)
   }
@@ -142,9 +166,10 @@ export class GetOrSetFlow {
     options: GetOrSetOptions | undefined,
     fallback: Found<T> | undefined,
     readFailed = false,
+    background = false,
   ): Promise<T> {
     return this.#flights.run(fullKey, () =>
-      this.#produce(fullKey, factory, options, fallback, readFailed).finally(() => {
+      this.#produce(fullKey, factory, options, fallback, readFailed, background).finally(() => {
         this.#flightEpoch++
       }),
     ) as Promise<T>
@@ -160,7 +185,7 @@ export class GetOrSetFlow {
     if (this.#flights.has(fullKey)) return
     const core = this.#core
     core.metrics.refreshes++
-    this.#join(fullKey, factory, options, current).catch((error: unknown) => {
+    this.#join(fullKey, factory, options, current, false, true).catch((error: unknown) => {
       core.metrics.refreshErrors++
       core.logger.warn(
         {
@@ -179,8 +204,9 @@ export class GetOrSetFlow {
     options: GetOrSetOptions | undefined,
     fallback: Found<T> | undefined,
     readFailed: boolean,
+    background: boolean,
   ): Promise<T> {
-    const build = () => this.#build(fullKey, factory, options, fallback, readFailed)
+    const build = () => this.#build(fullKey, factory, options, fallback, readFailed, background)
     return this.#lock ? this.#lock.run(fullKey, build) : build()
   }
 
@@ -195,6 +221,7 @@ export class GetOrSetFlow {
     options: GetOrSetOptions | undefined,
     fallback: Found<T> | undefined,
     readFailed: boolean,
+    background: boolean,
   ): Promise<T> {
     const core = this.#core
     const writer = this.#writer
@@ -205,7 +232,7 @@ export class GetOrSetFlow {
     const tagged = readFailed && options?.tags?.length ? null : await writer.tagsOf(options?.tags)
     core.metrics.factoryCalls++
     const controller = new AbortController()
-    const run = (async () => factory({ signal: controller.signal, stale: fallback?.value }))()
+    const run = (async () => factory({ signal: controller.signal, stale: fallback?.value, background }))()
     const stored = run.then(async (value) => {
       if (controller.signal.aborted) return value
       if (value === undefined && !(options?.cacheNullish ?? core.options.cacheNullish)) return value

@@ -8,6 +8,12 @@ import { ExpressSessionMissingError, SessionDataError } from '../errors.js'
 import type { FeatureContext } from '../feature-context.js'
 import type { KeyBuilder } from '../keys/key-builder.js'
 import type { Logger } from '../logger.js'
+import {
+  type SessionTraceContext,
+  sessionGetChannel,
+  sessionSetChannel,
+  traceWithoutResult,
+} from '../metrics/tracing-channels.js'
 import { type ReadBatcher, readBatcherFor } from '../store/read-batcher.js'
 import type { Store } from '../store/store.js'
 import { type WriteBatcher, writeBatcherFor } from '../store/write-batcher.js'
@@ -107,6 +113,8 @@ export class SessionStore extends EventEmitter {
   readonly #sessionKeys: KeyBuilder
   readonly #userKeys: KeyBuilder
   readonly #hashIds: boolean
+  /** The kit's key prefix, for trace contexts. */
+  readonly #kitPrefix: string
   /** Session id → [stored id, key] of recent sessions; cleared whole when full (cheaper than an LRU). */
   readonly #addresses = new Map<string, [id: string, key: string]>()
   /** Expiry text → ms, for {@link #parseExpiry}; cleared whole when full. */
@@ -135,6 +143,7 @@ export class SessionStore extends EventEmitter {
     this.#cipher = new SessionCipher(this.#options.secret, this.#options.encryptionKeys)
     this.#codec = new SessionCodec(this.#cipher, this.#options.serializer ?? jsonSerializer, !this.#hashIds)
     this.#sessionKeys = context.keys.scope(this.#options.prefix)
+    this.#kitPrefix = context.keys.prefix
     this.#userKeys = context.keys.scope(`${this.#options.prefix}.user`)
     for (const script of sessionScripts) this.#store.defineScript(script)
     context.onClose(context.registerMetrics('sessions', this.#options.prefix, () => ({ ...this.#counts })))
@@ -163,14 +172,19 @@ export class SessionStore extends EventEmitter {
   get(sid: string): Promise<SessionData | null>
   get(sid: string, callback: Callback<SessionData | null>): void
   get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> | undefined {
-    return settle(this.#get(sid), callback)
+    return settle(sessionGetChannel.hasSubscribers ? this.#tracedGet(sid) : this.#get(sid), callback)
   }
 
   /** Saves a session, unless its id was destroyed (then nothing is written). */
   set(sid: string, session: SessionLike | SessionData): Promise<void>
   set(sid: string, session: SessionLike | SessionData, callback: Callback<void>): void
   set(sid: string, session: SessionLike | SessionData, callback?: Callback<void>): Promise<void> | undefined {
-    return settle(this.#set(sid, session as SessionData), callback)
+    const data = session as SessionData
+    if (!sessionSetChannel.hasSubscribers) return settle(this.#set(sid, data), callback)
+    return settle(
+      sessionSetChannel.tracePromise(() => this.#set(sid, data), this.#traceContext(sid)),
+      callback,
+    )
   }
 
   /** Extends a live session's TTL (no-op with `disableTouch`/`disableTTL`, or when it was destroyed). */
@@ -330,6 +344,28 @@ export class SessionStore extends EventEmitter {
     )
     if (stale.length > 0) await this.#store.runScript(INDEX_PRUNE, [index], stale)
     return infos.sort((a, b) => b.lastActivity.getTime() - a.lastActivity.getTime())
+  }
+
+  /** {@link get} published on `redkit:session:get`: the session data stays out of the context. */
+  #tracedGet(sid: string): Promise<SessionData | null> {
+    const context = this.#traceContext(sid)
+    return traceWithoutResult(sessionGetChannel, context, () =>
+      this.#get(sid).then((data) => {
+        context.found = data !== null
+        return data
+      }),
+    )
+  }
+
+  /** A trace context names the session by a hash prefix: the session id is a credential. */
+  #traceContext(sid: string): SessionTraceContext {
+    let sessionId = ''
+    try {
+      sessionId = this.#logId(this.#address(sid)[0])
+    } catch {
+      // A malformed id: the call itself rejects with the reason.
+    }
+    return { prefix: this.#kitPrefix, store: this.prefix, sessionId }
   }
 
   /** The stored id and key of a session id. */

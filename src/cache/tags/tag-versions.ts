@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { errorMessage, InvalidOptionsError } from '../../errors.js'
 import type { FeatureContext } from '../../feature-context.js'
 import { escapeGlob, type KeyBuilder } from '../../keys/key-builder.js'
+import { cacheInvalidateChannel } from '../../metrics/tracing-channels.js'
 import { tagIndexAddScript, tagInvalidateScript, tagScripts, tagVersionScript } from './tag-scripts.js'
 import { type TagKeyLayout, TagSweeper } from './tag-sweeper.js'
 
@@ -204,8 +205,17 @@ export class TagVersions {
   /**
    * Invalidates tags: one script per tag (pipelined), applied in this process at once and published to
    * the others. Entries carrying the tags become misses; their memory is reclaimed in the background.
+   * Published on `redkit:cache:invalidate`.
    */
-  async invalidate(rawTags: readonly string[]): Promise<void> {
+  invalidate(rawTags: readonly string[]): Promise<void> {
+    if (cacheInvalidateChannel.hasSubscribers) {
+      const context = { prefix: this.#context.keys.prefix, kind: 'tags' as const, tags: rawTags }
+      return cacheInvalidateChannel.tracePromise(() => this.#invalidate(rawTags), context)
+    }
+    return this.#invalidate(rawTags)
+  }
+
+  async #invalidate(rawTags: readonly string[]): Promise<void> {
     const tags = this.encode(rawTags)
     if (tags.length === 0) return
     this.#forget(tags)
