@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     'integrations/express/index': 'src/integrations/express/index.ts',
     'integrations/fastify/index': 'src/integrations/fastify/index.ts',
+    'integrations/express-rate-limit/index': 'src/integrations/express-rate-limit/index.ts',
     'integrations/prometheus/index': 'src/integrations/prometheus/index.ts',
     'decorators/index': 'src/decorators/index.ts',
     'testing/index': 'src/testing/index.ts',
@@ -20,5 +21,5 @@ export default defineConfig({
   shims: true,
   treeshake: true,
   loader: { '.lua': 'text' },
-  external: ['@redis/client', 'ioredis', 'express', 'fastify', 'bullmq', 'express-session', 'prom-client'],
+  external: ['@redis/client', 'ioredis', 'express', 'fastify', 'bullmq', 'express-session', 'express-rate-limit', 'prom-client'],
 })

@@ -85,11 +85,25 @@ export type {
   TracingChannelName,
 } from './metrics/tracing-channels.js'
 export { tracingChannels } from './metrics/tracing-channels.js'
+export type { AccessListEntry, AccessListOptions, AccessRule } from './ratelimit/access-list.js'
+export { AccessList } from './ratelimit/access-list.js'
+export type { RateLimiterRedkitOptions } from './ratelimit/adapters/rate-limiter-redkit.js'
+export { RateLimiterRedkit } from './ratelimit/adapters/rate-limiter-redkit.js'
+export type { RateLimiterResJson } from './ratelimit/adapters/rate-limiter-res.js'
+export { RateLimiterRes } from './ratelimit/adapters/rate-limiter-res.js'
+export type { AdapterStoreErrorPolicy } from './ratelimit/adapters/window-counter.js'
 export type { RateLimitAlgorithm } from './ratelimit/algorithms/algorithm.js'
+export type {
+  CompoundLimitOptions,
+  CompoundLimitPart,
+  CompoundLimitResult,
+  CompoundPart,
+} from './ratelimit/compound-limiter.js'
+export { CompoundLimiter } from './ratelimit/compound-limiter.js'
 export { ipKey } from './ratelimit/http/client-key.js'
 export type { HttpRateLimitOptions } from './ratelimit/http/http-rate-limit.js'
 export type { RateLimitedBody } from './ratelimit/http/rate-limit-headers.js'
-export type { RateLimiterMetrics, RateLimitResult } from './ratelimit/limiter.js'
+export type { LimitTarget, RateLimiterMetrics, RateLimitResult } from './ratelimit/limiter.js'
 export { RateLimiter } from './ratelimit/limiter.js'
 export type {
   BlockPolicy,

@@ -23,6 +23,16 @@ import {
 import { errorMessage, InvalidOptionsError } from './errors.js'
 import type { FeatureContext } from './feature-context.js'
 import { KeyBuilder, stableJson } from './keys/key-builder.js'
+import { breakerChannel } from './metrics/tracing-channels.js'
+import { AccessList, type AccessListOptions } from './ratelimit/access-list.js'
+import {
+  CompoundLimiter,
+  type CompoundLimitOptions,
+  type CompoundLimitPart,
+  type CompoundLimitResult,
+  type CompoundPart,
+  splitCompoundParts,
+} from './ratelimit/compound-limiter.js'
 import { limiterFor, type RateLimiter } from './ratelimit/limiter.js'
 import type { RateLimiterOptions } from './ratelimit/limiter-options.js'
 import { RevocationList } from './revocation/revocation-list.js'
@@ -83,6 +93,9 @@ export class Redkit extends EventEmitter<RedkitEvents> {
     { store: SessionStore; options: SessionStoreOptions | undefined }
   >()
   /** By name: the list and its resolved options. */
+  /** The compounds `compoundLimit` made, by parts and options. */
+  readonly #compounds = new Map<string, CompoundLimiter>()
+  readonly #accessLists = new Map<string, { list: AccessList; options: AccessListOptions | undefined }>()
   readonly #revocationLists = new Map<
     unknown,
     { list: RevocationList; resolved: ResolvedRevocationOptions }
@@ -102,7 +115,10 @@ export class Redkit extends EventEmitter<RedkitEvents> {
       this.store = new MemoryStore()
     } else {
       this.#manager = new ConnectionManager(options)
-      this.#manager.on('stateChange', (change) => this.emit('breakerStateChange', change))
+      this.#manager.on('stateChange', (change) => {
+        if (breakerChannel.hasSubscribers) breakerChannel.publish({ prefix: this.prefix, ...change })
+        this.emit('breakerStateChange', change)
+      })
       this.store = new RedisStore(this.#manager, options.target.mode)
     }
     this.keys = new KeyBuilder(this.prefix)
@@ -222,6 +238,75 @@ export class Redkit extends EventEmitter<RedkitEvents> {
   }
 
   /**
+   * Several limiters checked as one (per IP, per user, per route...): every part takes its cost, or none
+   * does; the answer names the refusing part. Make it once and call `consume(keys)` per request. See
+   * docs/rate-limiting.md for Cluster (`hashTag`, or reserve/commit across slots).
+   * @throws InvalidOptionsError when a part or an option is invalid
+   * @example
+   * const login = kit.compoundLimiter([{ limiter: perIp }, { limiter: perUser }])
+   * const result = await login.consume([`ip:${req.ip}`, `user:${name}`])
+   */
+  compoundLimiter(parts: readonly CompoundPart[], options?: CompoundLimitOptions): CompoundLimiter {
+    return new CompoundLimiter(this.context, parts, options)
+  }
+
+  /**
+   * One compound decision: `kit.compoundLimiter(parts).consume(keys, costs)` in one call. It builds the
+   * compound each time; on a hot path make one with {@link compoundLimiter} (its decisions of one turn
+   * share script calls).
+   * @throws InvalidOptionsError when a part or an option is invalid
+   * @example
+   * const result = await kit.compoundLimit([
+   *   { limiter: perIp, key: `ip:${ip}` },
+   *   { limiter: perUser, key: `user:${uid}` },
+   *   { limiter: perRoute, key: `route:${route}` },
+   * ])
+   * if (!result.allowed) return tooManyRequests(result.rejectedName, result.retryAfterMs)
+   */
+  compoundLimit(
+    parts: readonly CompoundLimitPart[],
+    options?: CompoundLimitOptions,
+  ): Promise<CompoundLimitResult> {
+    try {
+      const split = splitCompoundParts(parts)
+      // The same parts (usually a handful of combinations in an app) share one compound, and so its batching.
+      const signature = JSON.stringify([split.parts.map((part) => [part.limiter?.name, part.name]), options])
+      let compound = this.#compounds.get(signature)
+      if (!compound || compound.parts.some((part, i) => part.limiter !== split.parts[i]!.limiter)) {
+        compound = new CompoundLimiter(this.context, split.parts, options)
+        if (this.#compounds.size >= 1000) this.#compounds.clear()
+        this.#compounds.set(signature, compound)
+      }
+      return compound.consume(split.keys, split.costs)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /**
+   * The allow/deny list `name` (IPs, CIDR ranges, user ids), shared by every instance through Redis and
+   * the bus, checked in process; the same instance on every call. Give it to the `rateLimit` middleware
+   * as `accessList`.
+   * @throws InvalidOptionsError when an option is invalid, or `name` exists with other options
+   * @example
+   * const list = kit.accessList('api')
+   * await list.deny('203.0.113.0/24')
+   * app.use(rateLimit(api, { accessList: list }))
+   */
+  accessList(name: string, options?: AccessListOptions): AccessList {
+    const existing = this.#accessLists.get(name)
+    if (existing) {
+      if (options === undefined || sameOptions(existing.options ?? {}, options)) return existing.list
+      throw new InvalidOptionsError(
+        `accessList '${name}' already exists with other options; call kit.accessList('${name}') without options to get it.`,
+      )
+    }
+    const list = new AccessList(this.context, name, options)
+    this.#accessLists.set(name, { list, options })
+    return list
+  }
+
+  /**
    * An express-session store (`session({ store: kit.sessions({ secret }) })`) with a per-user index
    * (`destroyByUserId`, `listByUserId`), HMAC-hashed ids and optional encryption. One store per `prefix`:
    * created on the first call, returned by later calls with the same options or with only the prefix.
@@ -306,6 +391,15 @@ export class Redkit extends EventEmitter<RedkitEvents> {
   close(): Promise<void> {
     this.#closing ??= this.#close()
     return this.#closing
+  }
+
+  /**
+   * True from the moment `close()` is called: readiness probes report "not ready" from then on, so a
+   * load balancer stops sending traffic while connections drain.
+   * @example if (kit.closing) return res.status(503).end()
+   */
+  get closing(): boolean {
+    return this.#closing !== undefined
   }
 
   async #close(): Promise<void> {

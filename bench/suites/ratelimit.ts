@@ -3,7 +3,7 @@
 
 import { createClient } from '@redis/client'
 import { Redis } from 'ioredis'
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
+import { RateLimiterRedis, RateLimiterRes, RateLimiterUnion } from 'rate-limiter-flexible'
 import { deleteKeys } from '../delete-keys.js'
 import { createRedkit } from '../redkit.js'
 import type { BenchSuite } from './suite.js'
@@ -59,10 +59,16 @@ function swallowRejection(error: unknown): void {
   if (!(error instanceof RateLimiterRes)) throw error
 }
 
+/** RateLimiterUnion rejects with an object of RateLimiterRes by key prefix. */
+function swallowUnionRejection(error: unknown): void {
+  if (typeof error !== 'object' || error === null || error instanceof Error) throw error
+  if (!Object.values(error).every((value) => value instanceof RateLimiterRes)) throw error
+}
+
 export const ratelimitSuite: BenchSuite = {
   name: 'ratelimit',
   description:
-    'limiter.consume vs rate-limiter-flexible on ioredis and node-redis, c=100 over 1,000 keys, blocked keys',
+    'limiter.consume vs rate-limiter-flexible on ioredis and node-redis, c=100 over 1,000 keys, blocked and over-the-limit keys, compound vs RateLimiterUnion',
   async setup({ url, keyPrefix }) {
     const kit = createRedkit({ url, app: 'bench', environment: {} })
     // As rate-limiter-flexible's README sets up its ioredis client.
@@ -139,17 +145,70 @@ export const ratelimitSuite: BenchSuite = {
     const sample = await blocked.consume(keys[0]!)
     if (sample.allowed || !sample.blocked) throw new Error('setup: the blocked limiter does not block')
 
+    // Compound of three limits (per minute, hour, day, all passing) vs RateLimiterUnion of the same three.
+    const windows = [
+      ['minute', 60],
+      ['hour', 3600],
+      ['day', 86_400],
+    ] as const
+    const compound = kit.compoundLimiter(
+      windows.map(([name, seconds]) => ({
+        limiter: kit.limiter(`${run}-compound-${name}`, {
+          algorithm: 'fixed-window',
+          limit: 1_000_000_000,
+          window: seconds * 1000,
+        }),
+      })),
+    )
+    const union = new RateLimiterUnion(
+      ...windows.map(
+        ([name, seconds]) =>
+          new RateLimiterRedis({
+            storeClient: client,
+            keyPrefix: `${run}-rlf-union-${name}`,
+            points: 1_000_000_000,
+            duration: seconds,
+          }),
+      ),
+    )
+
+    // Rejected but not blocked: every key is over its limit (no blockFor, no in-memory block on either side).
+    const exceeded = kit.limiter(`${run}-exceeded`, { algorithm: 'fixed-window', limit: 1, window: '1h' })
+    const flexibleExceeded = new RateLimiterRedis({
+      storeClient: client,
+      keyPrefix: `${run}-rlf-exceeded`,
+      points: 1,
+      duration: 3600,
+    })
+    for (const k of keys) {
+      await exceeded.consume(k)
+      await exceeded.consume(k)
+      await flexibleExceeded.consume(k).catch(swallowRejection)
+      await flexibleExceeded.consume(k).catch(swallowRejection)
+    }
+    const over = await exceeded.consume(keys[0]!)
+    if (over.allowed || over.blocked) throw new Error('setup: the exceeded limiter does not refuse')
+
     const consumeRedkit = () => limiter.consume(key())
     const consumeSliding = () => sliding.consume(key())
     const consumeFlexible = () => flexible.consume(key())
     const consumeFlexibleNodeRedis = () => flexibleNodeRedis.consume(key())
     const blockedRedkit = () => blocked.consume(key())
     const blockedFlexible = () => flexibleBlocked.consume(key()).catch(swallowRejection)
+    const compoundRedkit = () => {
+      const k = key()
+      return compound.consume([k, k, k])
+    }
+    const unionFlexible = () => union.consume(key()).catch(swallowUnionRejection)
+    const exceededRedkit = () => exceeded.consume(key())
+    const exceededFlexible = () => flexibleExceeded.consume(key()).catch(swallowRejection)
 
     const counted = [
       { name: 'consume', sides: [consumeRedkit, consumeFlexible, consumeFlexibleNodeRedis] },
       { name: 'sliding', sides: [consumeSliding, consumeFlexible, consumeFlexibleNodeRedis] },
       { name: 'blocked', sides: [blockedRedkit, blockedFlexible] },
+      { name: 'compound', sides: [compoundRedkit, unionFlexible] },
+      { name: 'exceeded', sides: [exceededRedkit, exceededFlexible] },
     ]
     const perRequest = ({ roundTrips, commands }: ServerWork): string =>
       `${roundTrips.toFixed(3)} round trips (${commands.toFixed(2)} server commands)`
@@ -187,6 +246,18 @@ export const ratelimitSuite: BenchSuite = {
           concurrency: CONCURRENCY,
           subject: blockedRedkit,
           baselines: [{ name: 'rlf inMemoryBlock', operation: blockedFlexible }],
+        },
+        {
+          name: 'compound 3 parts c=100',
+          concurrency: CONCURRENCY,
+          subject: compoundRedkit,
+          baselines: [{ name: 'rlf RateLimiterUnion', operation: unionFlexible, target: 2.5 }],
+        },
+        {
+          name: 'exceeded c=100',
+          concurrency: CONCURRENCY,
+          subject: exceededRedkit,
+          baselines: [{ name: 'rlf rejected', operation: exceededFlexible, target: 5 }],
         },
       ],
       async teardown() {

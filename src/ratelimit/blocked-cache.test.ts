@@ -30,3 +30,24 @@ describe('BlockedCache', () => {
     expect(cache.blockedUntil('a')).toBeUndefined()
   })
 })
+
+describe('BlockedCache, over-the-limit answers', () => {
+  it('holds for the rejected cost and above, not for a cheaper request', () => {
+    let now = 0
+    const cache = new BlockedCache(10, () => now)
+    cache.rememberExceeded('k', 300, 3, 2, 900)
+    expect(cache.lookup('k', 3)).toMatchObject({ until: 300, remaining: 2, resetAt: 900, blocked: false })
+    expect(cache.lookup('k', 5)).toBeDefined()
+    expect(cache.lookup('k', 2)).toBeUndefined()
+    expect(cache.blockedUntil('k')).toBeUndefined()
+    now = 300
+    expect(cache.lookup('k', 3)).toBeUndefined()
+  })
+
+  it('never replaces a known block with a shorter over-the-limit answer', () => {
+    const cache = new BlockedCache(10, () => 0)
+    cache.remember('k', 1000)
+    cache.rememberExceeded('k', 10, 1, 0, 10)
+    expect(cache.lookup('k', 1)).toMatchObject({ until: 1000, blocked: true })
+  })
+})

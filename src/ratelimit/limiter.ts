@@ -4,10 +4,12 @@
 import calculateSlot from 'cluster-key-slot'
 import type { Bus } from '../bus/bus.js'
 import { type Duration, parseDuration } from '../config/duration.js'
+import { checkOptionKeys } from '../config/validate.js'
 import { errorMessage, InvalidOptionsError, RedisOutOfMemoryError, RedisUnavailableError } from '../errors.js'
 import type { FeatureContext } from '../feature-context.js'
 import type { KeyBuilder } from '../keys/key-builder.js'
 import type { Logger } from '../logger.js'
+import { limiterConsumeChannel, type RateLimitTraceContext } from '../metrics/tracing-channels.js'
 import type { ScriptDefinition, ScriptReply, Store } from '../store/store.js'
 import type { Algorithm } from './algorithms/algorithm.js'
 import { fixedWindow } from './algorithms/fixed-window.js'
@@ -20,7 +22,7 @@ import {
 } from './algorithms/rate-limit-script.js'
 import { slidingWindow } from './algorithms/sliding-window.js'
 import { tokenBucket } from './algorithms/token-bucket.js'
-import { BlockedCache } from './blocked-cache.js'
+import { BlockedCache, type KnownRejection } from './blocked-cache.js'
 import { InsuranceLimiter } from './insurance-limiter.js'
 import {
   type RateLimiterOptions,
@@ -49,8 +51,10 @@ export interface RateLimitResult {
 export type RateLimiterMetrics = {
   allowed: number
   rejected: number
-  /** Rejections answered by the blocked cache without a round trip. */
+  /** Rejections of blocked keys answered in process, without a round trip. */
   blockedCacheHits: number
+  /** Rejections of keys known to be over their limit answered in process, without a round trip. */
+  exceededCacheHits: number
   /** Script calls sent to the store (each may carry many decisions). */
   storeCalls: number
   /** Store calls that failed because Redis was unreachable. */
@@ -109,6 +113,8 @@ export class RateLimiter {
   readonly options: Readonly<ResolvedLimiterOptions>
   readonly #store: Store
   readonly #keys: KeyBuilder
+  /** The kit's key prefix, for trace contexts. */
+  readonly #kitPrefix: string
   readonly #logger: Logger
   readonly #script: ScriptDefinition
   readonly #settings: (string | number)[]
@@ -120,6 +126,7 @@ export class RateLimiter {
     allowed: 0,
     rejected: 0,
     blockedCacheHits: 0,
+    exceededCacheHits: 0,
     storeCalls: 0,
     storeErrors: 0,
     insuranceDecisions: 0,
@@ -133,6 +140,23 @@ export class RateLimiter {
   /** True once that subscription is active: blocks are cached only then, so no unblock can be missed. */
   #listening = false
   #stopListening: (() => Promise<void>) | undefined
+  /** Script settings per limit in use (the configured one, runtime ones). */
+  readonly #settingsByLimit = new Map<number, (string | number)[]>()
+  /** A batcher per runtime limit other than the configured one (a call carries one limit). */
+  readonly #batchers = new Map<number, ScriptBatcher>()
+  /** The limit set at runtime for every key (`setLimit(n)`), when there is one. */
+  #runtimeLimit: number | undefined
+  /** Per-key limits set at runtime (`setLimit(n, { key })`). */
+  readonly #keyLimits = new Map<string, number>()
+  readonly #limitsKey: string
+  /** True once the runtime limits were read (or reading them failed: the configured limit applies). */
+  #limitsLoaded = false
+  #limitsLoading: Promise<void> | undefined
+  /** When a failed read of the runtime limits is tried again (0: not needed). */
+  #limitsRetryAt = 0
+  /** Bumped by every limit change, so a read that raced one is done again. */
+  #limitsGeneration = 0
+  #limitsSubscription: Promise<(() => Promise<void>) | undefined> | undefined
 
   /** @internal use `kit.limiter(name, options)` @throws InvalidOptionsError */
   constructor(context: LimiterContext, name: string, options: RateLimiterOptions) {
@@ -142,9 +166,12 @@ export class RateLimiter {
     this.#logger = context.logger
     this.#bus = context.bus
     this.#keys = context.keys.scope('ratelimit', name)
+    this.#kitPrefix = context.keys.prefix
     this.#script = SCRIPTS.get(this.options.algorithm)!
     this.#store.defineScript(this.#script)
     this.#settings = settingsArgs(this.options, this.options.limit)
+    this.#settingsByLimit.set(this.options.limit, this.#settings)
+    this.#limitsKey = this.#keys.build('limits')
     this.#insuranceLimit = Math.ceil(this.options.limit / this.options.instances)
     this.#insurance = new InsuranceLimiter(this.#script, settingsArgs(this.options, this.#insuranceLimit))
     this.#blocked = new BlockedCache(this.options.blockedCacheSize)
@@ -154,9 +181,15 @@ export class RateLimiter {
       MAX_KEYS_PER_CALL,
     )
     context.registerMetrics('ratelimit', name, () => this.metrics())
-    // Unblocks sent while the subscriber was down were missed: forget every cached block.
-    const stopReconnect = this.#bus?.onReconnect(() => this.#blocked.clear())
+    // Unblocks and limit changes sent while the subscriber was down were missed: forget every cached
+    // rejection, and read the runtime limits again.
+    const stopReconnect = this.#bus?.onReconnect(() => {
+      this.#blocked.clear()
+      if (this.#limitsLoaded) void this.#loadLimits()
+    })
     this.#listenForUnblocks()
+    this.#listenForLimits()
+    internals.set(this, this.#internals())
     context.onClose(async () => {
       stopReconnect?.()
       this.#blocked.clear()
@@ -165,6 +198,9 @@ export class RateLimiter {
       this.#stopListening = undefined
       this.#listening = false
       await unsubscribe?.().catch(() => {})
+      const limits = this.#limitsSubscription
+      this.#limitsSubscription = undefined
+      if (limits) void limits.then((stop) => stop?.().catch(() => {}))
       await this.#insurance.close()
     })
   }
@@ -175,28 +211,37 @@ export class RateLimiter {
    * @param key who is limited, e.g. `ip:203.0.113.7` or `user:42` (any string; it is encoded into the key)
    * @param cost units this request takes, a whole number from 1 to `limit`. @default 1
    */
-  async consume(key: string, cost = 1): Promise<RateLimitResult> {
+  consume(key: string, cost = 1): Promise<RateLimitResult> {
+    if (limiterConsumeChannel.hasSubscribers) return this.#tracedConsume(key, cost)
+    return this.#consume(key, cost)
+  }
+
+  /** {@link consume} published on `redkit:limiter:consume`; the client key stays out of the context. */
+  #tracedConsume(key: string, cost: number): Promise<RateLimitResult> {
+    const context: RateLimitTraceContext = { prefix: this.#kitPrefix, limiter: this.name, cost }
+    return limiterConsumeChannel.tracePromise(async () => {
+      const result = await this.#consume(key, cost)
+      context.allowed = result.allowed
+      context.remaining = result.remaining
+      context.blocked = result.blocked
+      return result
+    }, context)
+  }
+
+  async #consume(key: string, cost: number): Promise<RateLimitResult> {
     checkKey(key)
-    if (!Number.isSafeInteger(cost) || cost < 1 || cost > this.options.limit) {
-      throw new InvalidOptionsError(
-        `consume cost must be a whole number from 1 to the limit (${this.options.limit}), got ${String(cost)}.`,
-      )
-    }
-    const until = this.#blocked.blockedUntil(key)
-    if (until !== undefined) {
-      this.#metrics.blockedCacheHits++
-      this.#metrics.rejected++
-      const wait = until - Date.now()
-      return {
-        allowed: false,
-        limit: this.options.limit,
-        remaining: 0,
-        resetAt: until,
-        retryAfterMs: wait,
-        blocked: true,
-      }
-    }
-    const result = this.#result(key, await this.#batcher.submit(this.#keys.tagged(key), `c${cost}`))
+    if (!this.#limitsLoaded) await this.#ensureLimits()
+    else if (this.#limitsRetryAt !== 0 && Date.now() >= this.#limitsRetryAt) void this.#ensureLimits()
+    const limit = this.#limitOf(key)
+    checkCost(cost, limit)
+    const known = this.#known(key, cost, limit)
+    if (known) return known
+    const result = this.#result(
+      key,
+      await this.#batcherFor(limit).submit(this.#keys.tagged(key), `c${cost}`),
+      cost,
+      limit,
+    )
     if (result.allowed) this.#metrics.allowed++
     else this.#metrics.rejected++
     return result
@@ -205,7 +250,9 @@ export class RateLimiter {
   /** The state of `key` without taking anything: `allowed` tells whether a request of cost 1 would pass now. */
   async peek(key: string): Promise<RateLimitResult> {
     checkKey(key)
-    return this.#result(key, await this.#batcher.submit(this.#keys.tagged(key), 'p0'))
+    if (!this.#limitsLoaded) await this.#ensureLimits()
+    const limit = this.#limitOf(key)
+    return this.#result(key, await this.#batcherFor(limit).submit(this.#keys.tagged(key), 'p0'), 0, limit)
   }
 
   /**
@@ -216,7 +263,7 @@ export class RateLimiter {
     checkKey(key)
     this.#blocked.forget(key)
     await this.#direct(key, 'r0')
-    await this.#announceUnblock(key)
+    await this.#announceUnblock({ key })
   }
 
   /** Takes `units` more from `key` even beyond its limit (e.g. after a failed login). */
@@ -226,11 +273,18 @@ export class RateLimiter {
     return this.#direct(key, `f${units}`)
   }
 
-  /** Gives `units` back to `key` (e.g. after a successful login); never below an empty count. */
-  reward(key: string, units: number): Promise<RateLimitResult> {
+  /**
+   * Gives `units` back to `key` (e.g. after a successful login); never below an empty count. A key this
+   * instance or another knew to be over its limit is asked about again (over the bus).
+   */
+  async reward(key: string, units: number): Promise<RateLimitResult> {
     checkKey(key)
     checkUnits(units, 'reward')
-    return this.#direct(key, `f${-units}`)
+    this.#blocked.forget(key)
+    const result = await this.#direct(key, `f${-units}`)
+    // A key still blocked stays refused everywhere: nothing to announce.
+    if (!result.blocked) await this.#announceUnblock({ key })
+    return result
   }
 
   /**
@@ -243,29 +297,239 @@ export class RateLimiter {
     const ms = parseDuration(duration, 'block duration')
     if (ms === 0) this.#blocked.forget(key)
     await this.#direct(key, `b${ms}`)
-    if (ms === 0) await this.#announceUnblock(key)
+    if (ms === 0) await this.#announceUnblock({ key })
+  }
+
+  /**
+   * Changes the limit at runtime, for every key or for one `key`: stored in Redis (under
+   * `<prefix>ratelimit:<name>:limits`, without expiry) and pushed over the bus, so every instance applies
+   * it within bus delivery, without an extra round trip per request. Keys known to be over their limit
+   * are asked about again. A per-key limit wins over the limit for every key, which wins over `options.limit`.
+   * @param limit units per window, a whole number >= 1
+   * @param options `key`: change the limit of this key only. @default every key
+   * @throws InvalidOptionsError for a bad limit, or beyond 10,000 per-key limits
+   * @example await api.setLimit(500, { key: 'user:42' }) // a customer on a bigger plan
+   */
+  async setLimit(limit: number, options: LimitTarget = {}): Promise<void> {
+    const key = limitTarget(options, 'setLimit')
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new InvalidOptionsError(`setLimit takes a whole number >= 1, got ${String(limit)}.`)
+    }
+    if (this.options.algorithm === 'token-bucket' && this.options.windowMs * 1000 < limit) {
+      throw new InvalidOptionsError('setLimit: a token bucket refills at most one token per microsecond.')
+    }
+    if (key !== undefined && !this.#keyLimits.has(key) && this.#keyLimits.size >= MAX_KEY_LIMITS) {
+      throw new InvalidOptionsError(
+        `limiter '${this.name}' has ${MAX_KEY_LIMITS} per-key limits already; clearLimit({ key }) some, or use several limiters.`,
+      )
+    }
+    await this.#store.hset(this.#limitsKey, { [limitField(key)]: String(limit) })
+    this.#applyLimit(key, limit)
+    await this.#announceLimit(key, limit)
+  }
+
+  /**
+   * Goes back to the configured limit, for every key (the per-key limits stay) or for one `key`.
+   * @param options `key`: drop the runtime limit of this key only. @default the limit for every key
+   * @example await api.clearLimit({ key: 'user:42' })
+   */
+  async clearLimit(options: LimitTarget = {}): Promise<void> {
+    const key = limitTarget(options, 'clearLimit')
+    await this.#store.hdel(this.#limitsKey, [limitField(key)])
+    this.#applyLimit(key, undefined)
+    await this.#announceLimit(key, undefined)
+  }
+
+  /** The limit that applies to `key` now (a runtime one, or the configured one). */
+  limitFor(key?: string): number {
+    return this.#limitOf(key)
   }
 
   /** This limiter's counters (also under `kit.metrics().ratelimit[name]`). */
   metrics(): RateLimiterMetrics {
-    return { ...this.#metrics, storeCalls: this.#batcher.calls + this.#metrics.storeCalls }
+    let calls = this.#batcher.calls + this.#metrics.storeCalls
+    for (const batcher of this.#batchers.values()) calls += batcher.calls
+    return { ...this.#metrics, storeCalls: calls }
   }
 
   /** Admin ops go out at once, alone: they are rare, and must not be decided by the insurance limiter. */
   async #direct(key: string, op: string): Promise<RateLimitResult> {
     this.#metrics.storeCalls++
+    if (!this.#limitsLoaded) await this.#ensureLimits()
+    const limit = this.#limitOf(key)
     const reply = await this.#store.runScript(
       this.#script.name,
       [this.#keys.tagged(key)],
-      [...this.#settings, op],
+      [...this.#settingsFor(limit), op],
     )
-    return this.#result(key, opReplies(reply)[0]!)
+    return this.#result(key, opReplies(reply)[0]!, 0, limit)
   }
 
-  /** Tells the other instances to drop `key` from their blocked cache. Best effort: a failure is logged. */
-  async #announceUnblock(key: string): Promise<void> {
+  /** The in-process answer for a key known to be rejected, counted; `undefined` when Redis must decide. */
+  #known(key: string, cost: number, limit: number): RateLimitResult | undefined {
+    const known: KnownRejection | undefined = this.#blocked.lookup(key, cost)
+    if (!known) return undefined
+    if (known.blocked) this.#metrics.blockedCacheHits++
+    else this.#metrics.exceededCacheHits++
+    this.#metrics.rejected++
+    const now = Date.now()
+    return {
+      allowed: false,
+      limit,
+      remaining: known.remaining,
+      resetAt: Math.max(known.resetAt, known.until),
+      retryAfterMs: Math.max(1, known.until - now),
+      blocked: known.blocked,
+    }
+  }
+
+  #limitOf(key: string | undefined): number {
+    return (
+      (key === undefined ? undefined : this.#keyLimits.get(key)) ?? this.#runtimeLimit ?? this.options.limit
+    )
+  }
+
+  #settingsFor(limit: number): (string | number)[] {
+    let settings = this.#settingsByLimit.get(limit)
+    if (!settings) {
+      settings = settingsArgs(this.options, limit)
+      this.#settingsByLimit.set(limit, settings)
+    }
+    return settings
+  }
+
+  #batcherFor(limit: number): ScriptBatcher {
+    if (limit === this.options.limit) return this.#batcher
+    let batcher = this.#batchers.get(limit)
+    if (!batcher) {
+      const settings = this.#settingsFor(limit)
+      batcher = new ScriptBatcher(
+        (keys, ops) => this.#execute(keys, ops, settings),
+        this.#store.mode === 'cluster' ? calculateSlot : undefined,
+        MAX_KEYS_PER_CALL,
+      )
+      this.#batchers.set(limit, batcher)
+    }
+    return batcher
+  }
+
+  /** Reads the runtime limits once (concurrent callers share the read). */
+  #ensureLimits(): Promise<void> {
+    this.#limitsLoading ??= this.#loadLimits().finally(() => {
+      this.#limitsLoading = undefined
+    })
+    return this.#limitsLoading
+  }
+
+  async #loadLimits(): Promise<void> {
     try {
-      await this.#bus?.publish(this.#unblockChannel, { key })
+      // Subscribed first, so a change published after the read below is not missed.
+      await this.#limitsSubscription
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const generation = this.#limitsGeneration
+        const fields = await this.#store.hgetall(this.#limitsKey)
+        if (generation !== this.#limitsGeneration) continue
+        this.#keyLimits.clear()
+        this.#runtimeLimit = undefined
+        for (const [field, value] of Object.entries(fields)) {
+          const limit = Number(value)
+          if (!Number.isSafeInteger(limit) || limit < 1) continue
+          if (field === '*') this.#runtimeLimit = limit
+          else if (field.startsWith('k:')) this.#keyLimits.set(field.slice(2), limit)
+        }
+        break
+      }
+      this.#limitsRetryAt = 0
+    } catch (error) {
+      // The configured limit applies meanwhile; the read is tried again a second later, in the background.
+      this.#limitsRetryAt = Date.now() + 1000
+      this.#logger.debug(
+        { limiter: this.name, error: errorMessage(error) },
+        'redkit: rate limiter could not read its runtime limits',
+      )
+    } finally {
+      this.#limitsLoaded = true
+    }
+  }
+
+  #applyLimit(key: string | undefined, limit: number | undefined): void {
+    this.#limitsGeneration++
+    if (key === undefined) {
+      this.#runtimeLimit = limit
+      this.#blocked.clear()
+    } else {
+      if (limit === undefined) this.#keyLimits.delete(key)
+      else this.#keyLimits.set(key, limit)
+      this.#blocked.forget(key)
+    }
+  }
+
+  async #announceLimit(key: string | undefined, limit: number | undefined): Promise<void> {
+    try {
+      await this.#bus?.publish(this.#limitsChannel, { key: key ?? null, limit: limit ?? null })
+    } catch (error) {
+      this.#logger.warn(
+        { limiter: this.name, error: errorMessage(error) },
+        `redkit: rate limiter '${this.name}' could not tell other instances about a limit change`,
+      )
+    }
+  }
+
+  get #limitsChannel(): string {
+    return `ratelimit:${this.name}:limits`
+  }
+
+  #listenForLimits(): void {
+    if (!this.#bus) return
+    this.#limitsSubscription = this.#bus
+      .subscribe<{ key?: unknown; limit?: unknown }>(this.#limitsChannel, (payload) => {
+        const key = typeof payload?.key === 'string' ? payload.key : undefined
+        const limit = payload?.limit
+        this.#applyLimit(
+          key,
+          typeof limit === 'number' && Number.isSafeInteger(limit) && limit >= 1 ? limit : undefined,
+        )
+      })
+      .catch((error: unknown) => {
+        this.#logger.debug(
+          { limiter: this.name, error: errorMessage(error) },
+          'redkit: rate limiter could not subscribe to limit changes',
+        )
+        return undefined
+      })
+  }
+
+  /** What the compound limiter needs of this limiter. */
+  #internals(): LimiterInternals {
+    return {
+      store: this.#store,
+      algorithm: this.options.algorithm,
+      ensureLimits: () => (this.#limitsLoaded ? undefined : this.#ensureLimits()),
+      limitOf: (key) => this.#limitOf(key),
+      storeKey: (key, hashTag) =>
+        hashTag === undefined ? this.#keys.tagged(key) : this.#keys.tagged(hashTag, key),
+      holdsKey: (key, hashTag) =>
+        hashTag === undefined
+          ? this.#keys.scope('reservations').tagged(key)
+          : this.#keys.scope('reservations').tagged(hashTag, key),
+      partSpec: (limit) => [this.options.algorithm, ...this.#settingsFor(limit)],
+      known: (key, cost, limit) => this.#known(key, cost, limit),
+      result: (key, reply, cost, limit, remember) => this.#result(key, reply, cost, limit, remember),
+      counted: (allowed) => {
+        if (allowed) this.#metrics.allowed++
+        else this.#metrics.rejected++
+        this.#metrics.storeCalls++
+      },
+    }
+  }
+
+  /** Tells the other instances to drop a key (or all) from their in-process cache. Best effort: a failure is logged. */
+  async #announceUnblock(payload: { key: string } | { all: true }): Promise<void> {
+    // Without an in-process cache no instance holds the key: a reward per request (a login limit that
+    // counts failures only) must not cost a PUBLISH each.
+    if (this.options.blockedCacheSize === 0) return
+    try {
+      await this.#bus?.publish(this.#unblockChannel, payload)
     } catch (error) {
       this.#logger.warn(
         { limiter: this.name, error: errorMessage(error) },
@@ -285,8 +549,9 @@ export class RateLimiter {
   #listenForUnblocks(): void {
     if (!this.#bus || this.#unblocks || this.options.blockedCacheSize === 0) return
     this.#unblocks = this.#bus
-      .subscribe<{ key?: unknown }>(this.#unblockChannel, (payload) => {
+      .subscribe<{ key?: unknown; all?: unknown }>(this.#unblockChannel, (payload) => {
         if (typeof payload?.key === 'string') this.#blocked.forget(payload.key)
+        else if (payload?.all === true) this.#blocked.clear()
       })
       .then((unsubscribe) => {
         this.#listening = true
@@ -304,18 +569,32 @@ export class RateLimiter {
       })
   }
 
-  #result(key: string, [allowed, remaining, resetMs, retryMs, blockedMs]: OpReply): RateLimitResult {
+  /**
+   * The result of a reply. A rejected consume (`cost` > 0) is remembered, so the key is refused in
+   * process until it could pass: a block always, an over-the-limit answer unless rejections count
+   * (then each one must reach Redis). Only decisions of Redis, and only once no unblock can be missed.
+   */
+  #result(
+    key: string,
+    [allowed, remaining, resetMs, retryMs, blockedMs]: OpReply,
+    cost = 0,
+    limit = this.options.limit,
+    remember = true,
+  ): RateLimitResult {
     const now = Date.now()
-    if (blockedMs > 0) {
-      if (this.#listening || !this.#bus) this.#blocked.remember(key, blockedMs)
-      else this.#listenForUnblocks()
+    if (
+      remember &&
+      allowed !== 1 &&
+      !this.#degraded &&
+      (blockedMs > 0 || (cost > 0 && !this.options.countRejected))
+    ) {
+      if (!this.#listening && this.#bus) this.#listenForUnblocks()
+      else if (blockedMs > 0) this.#blocked.remember(key, blockedMs)
+      else if (retryMs > 0) this.#blocked.rememberExceeded(key, retryMs, cost, remaining, resetMs)
     }
     return {
       allowed: allowed === 1,
-      limit:
-        this.#degraded && this.options.onStoreError === 'insurance'
-          ? this.#insuranceLimit
-          : this.options.limit,
+      limit: this.#degraded && this.options.onStoreError === 'insurance' ? this.#insuranceLimit : limit,
       remaining,
       resetAt: now + resetMs,
       retryAfterMs: retryMs,
@@ -323,9 +602,9 @@ export class RateLimiter {
     }
   }
 
-  async #execute(keys: string[], ops: string[]): Promise<ScriptReply> {
+  async #execute(keys: string[], ops: string[], settings = this.#settings): Promise<ScriptReply> {
     try {
-      const reply = await this.#store.runScript(this.#script.name, keys, scriptArgs(this.#settings, ops))
+      const reply = await this.#store.runScript(this.#script.name, keys, scriptArgs(settings, ops))
       if (this.#degraded) {
         this.#degraded = false
         this.#logger.info(
@@ -395,10 +674,71 @@ function checkKey(key: string): void {
   }
 }
 
+function checkCost(cost: number, limit: number): void {
+  if (!Number.isSafeInteger(cost) || cost < 1 || cost > limit) {
+    throw new InvalidOptionsError(
+      `consume cost must be a whole number from 1 to the limit (${limit}), got ${String(cost)}.`,
+    )
+  }
+}
+
+/** The hash field of a runtime limit: `*` for every key, `k:<key>` for one. */
+function limitField(key: string | undefined): string {
+  return key === undefined ? '*' : `k:${key}`
+}
+
+function limitTarget(options: LimitTarget, where: string): string | undefined {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionsError(`${where} takes an options object, e.g. { key: 'user:42' }.`)
+  }
+  checkOptionKeys(options, LIMIT_TARGET_KEYS, where)
+  if (options.key !== undefined) checkKey(options.key)
+  return options.key
+}
+
 function checkUnits(units: number, what: string): void {
   if (!Number.isSafeInteger(units) || units < 0) {
     throw new InvalidOptionsError(`${what} takes a whole number of units >= 0, got ${String(units)}.`)
   }
+}
+
+/** Which keys `setLimit` / `clearLimit` change. */
+export interface LimitTarget {
+  /**
+   * Only this key (e.g. `user:42`); without it, the limit for every key.
+   * @default undefined (every key)
+   * @example { key: 'user:42' }
+   */
+  key?: string
+}
+
+const LIMIT_TARGET_KEYS = new Set(['key'])
+/** Per-key runtime limits a limiter holds at most: they are all read at startup and kept in process. */
+const MAX_KEY_LIMITS = 10_000
+
+/** @internal What {@link CompoundLimiter} uses of a limiter (not part of its public type). */
+export interface LimiterInternals {
+  store: Store
+  algorithm: ResolvedLimiterOptions['algorithm']
+  /** A promise while the runtime limits are not read yet. */
+  ensureLimits(): Promise<void> | undefined
+  limitOf(key: string): number
+  storeKey(key: string, hashTag?: string): string
+  /** The reservations hash of a key of the two-step compound path (same slot as its counter). */
+  holdsKey(key: string, hashTag?: string): string
+  /** The SPEC_FIELDS arguments of a compound part (its policy, at this limit). */
+  partSpec(limit: number): (string | number)[]
+  known(key: string, cost: number, limit: number): RateLimitResult | undefined
+  /** The result of a reply; a refusal is remembered in process when `remember`. */
+  result(key: string, reply: OpReply, cost: number, limit: number, remember: boolean): RateLimitResult
+  counted(allowed: boolean): void
+}
+
+const internals = new WeakMap<RateLimiter, LimiterInternals>()
+
+/** @internal The internals of a limiter made by `kit.limiter`. */
+export function limiterInternals(limiter: RateLimiter): LimiterInternals | undefined {
+  return internals.get(limiter)
 }
 
 const limiters = new WeakMap<Store, Map<string, RateLimiter>>()

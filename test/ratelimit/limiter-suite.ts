@@ -173,6 +173,152 @@ export function limiterSuite(title: string, setup: () => Promise<LimiterSuiteSet
       expect((await a.consume('{x}:y')).allowed).toBe(true)
     })
 
+    describe('compound limits', () => {
+      /** Three parts on three algorithms; 1,000 concurrent requests from 10 IPs and 3 users on one route. */
+      async function storm(hashTag?: string) {
+        const perIp = kit.limiter(unique('c-ip'), { algorithm: 'fixed-window', limit: 40, window: '1h' })
+        const perUser = kit.limiter(unique('c-user'), { algorithm: 'token-bucket', limit: 120, window: '1h' })
+        const perRoute = kit.limiter(unique('c-route'), {
+          algorithm: 'sliding-window',
+          limit: 1000,
+          window: '1d',
+        })
+        const compound = kit.compoundLimiter(
+          [{ limiter: perIp, name: 'ip' }, { limiter: perUser, name: 'user' }, { limiter: perRoute }],
+          hashTag === undefined ? {} : { hashTag },
+        )
+        const requests = Array.from({ length: 1000 }, (_, i) => [
+          `ip:10.0.0.${i % 10}`,
+          `user:${i % 3}`,
+          'route:/x',
+        ])
+        const results = await Promise.all(requests.map((keys) => compound.consume(keys)))
+        const accepted = { ip: new Map<string, number>(), user: new Map<string, number>() }
+        let total = 0
+        results.forEach((result, i) => {
+          const [ip, user] = requests[i]!
+          if (!result.allowed) return
+          total++
+          accepted.ip.set(ip!, (accepted.ip.get(ip!) ?? 0) + 1)
+          accepted.user.set(user!, (accepted.user.get(user!) ?? 0) + 1)
+        })
+        return { perIp, perUser, perRoute, compound, requests, results, accepted, total }
+      }
+
+      it('1,000 concurrent requests: every part counts exactly the requests that passed, none over its limit', async () => {
+        const { perIp, perUser, perRoute, requests, results, accepted, total } = await storm()
+        for (const count of accepted.ip.values()) expect(count).toBeLessThanOrEqual(40)
+        for (const count of accepted.user.values()) expect(count).toBeLessThanOrEqual(120)
+        // The model: each part's counter holds exactly the requests that passed with its key.
+        for (let i = 0; i < 10; i++) {
+          const ip = `ip:10.0.0.${i}`
+          expect((await perIp.peek(ip)).remaining, ip).toBe(40 - (accepted.ip.get(ip) ?? 0))
+        }
+        for (let u = 0; u < 3; u++) {
+          const user = `user:${u}`
+          expect((await perUser.peek(user)).remaining, user).toBe(120 - (accepted.user.get(user) ?? 0))
+        }
+        expect((await perRoute.peek('route:/x')).remaining).toBe(1000 - total)
+        expect(total).toBeGreaterThan(300)
+        for (const [i, result] of results.entries()) {
+          const [ip, user] = requests[i]!
+          if (result.allowed) {
+            expect(result.parts.every((part) => part?.allowed)).toBe(true)
+            expect(result.rejectedBy).toBeUndefined()
+            continue
+          }
+          expect(['ip', 'user']).toContain(result.rejectedName)
+          expect(result.retryAfterMs).toBeGreaterThan(0)
+          expect(result.parts[result.rejectedBy!]?.allowed).toBe(false)
+          // In one script a refusal is always justified by a full part; across Cluster slots a
+          // reservation of a request refused elsewhere may also hold units for a moment.
+          if (kit.mode !== 'cluster') {
+            expect((accepted.ip.get(ip!) ?? 0) >= 40 || (accepted.user.get(user!) ?? 0) >= 120).toBe(true)
+          }
+        }
+      })
+
+      it('with a hash tag, one script decides every part, exactly (one slot on Cluster)', async () => {
+        const { requests, results, accepted } = await storm(unique('tag'))
+        for (const count of accepted.ip.values()) expect(count).toBeLessThanOrEqual(40)
+        for (const count of accepted.user.values()) expect(count).toBeLessThanOrEqual(120)
+        for (const [i, result] of results.entries()) {
+          if (result.allowed) continue
+          const [ip, user] = requests[i]!
+          expect((accepted.ip.get(ip!) ?? 0) >= 40 || (accepted.user.get(user!) ?? 0) >= 120).toBe(true)
+        }
+      })
+
+      it("a refusal by one part leaves the other parts' stored counters untouched, and names the part", async () => {
+        const wide = kit.limiter(unique('c-wide'), { algorithm: 'sliding-window', limit: 100, window: '1h' })
+        const narrow = kit.limiter(unique('c-narrow'), { algorithm: 'fixed-window', limit: 2, window: '1h' })
+        const bucket = kit.limiter(unique('c-bucket'), { algorithm: 'token-bucket', limit: 50, window: '1h' })
+        const compound = kit.compoundLimiter([
+          { limiter: wide },
+          { limiter: narrow, name: 'narrow' },
+          { limiter: bucket },
+        ])
+        const keys = ['ip:1', 'user:1', 'route:1']
+        const raw = () =>
+          Promise.all(
+            [wide, narrow, bucket].map((limiter, i) =>
+              kit.store.getBuffer(kit.keys.scope('ratelimit', limiter.name).tagged(keys[i]!)),
+            ),
+          )
+        expect((await compound.consume(keys)).allowed).toBe(true)
+        const passed = await compound.consume(keys)
+        expect(passed).toMatchObject({ allowed: true, remaining: 0, binding: 1, rejectedBy: undefined })
+        const before = await raw()
+        const refused = await compound.consume(keys)
+        expect(refused).toMatchObject({
+          allowed: false,
+          rejectedBy: 1,
+          rejectedName: 'narrow',
+          binding: 1,
+          limit: 2,
+        })
+        expect(refused.retryAfterMs).toBeGreaterThan(0)
+        expect(refused.parts[0]).toMatchObject({ allowed: true, remaining: 98 })
+        expect(refused.parts[2]).toMatchObject({ allowed: true, remaining: 48 })
+        expect(await raw()).toEqual(before)
+        expect((await wide.peek('ip:1')).remaining).toBe(98)
+        // The refusing part is known in process now: refused again without asking the store (across
+        // Cluster slots only blocks are remembered, a refusal there may come from a passing reservation).
+        const again = await compound.consume(keys)
+        expect(again).toMatchObject({ allowed: false, rejectedBy: 1 })
+        if (kit.mode !== 'cluster') expect(again.parts[0]).toBeUndefined()
+        expect(await raw()).toEqual(before)
+        // A reset of the refusing part lets the next request through, and every part takes its cost.
+        await narrow.reset('user:1')
+        expect(await compound.consume(keys, [3, 1, 5])).toMatchObject({ allowed: true })
+        expect((await wide.peek('ip:1')).remaining).toBe(95)
+        expect((await bucket.peek('route:1')).remaining).toBe(43)
+        // The one-shot form, twice (the second call reuses the compound the first one made).
+        for (const left of [45, 40]) {
+          const once = await kit.compoundLimit([
+            { limiter: wide, key: 'ip:2' },
+            { limiter: bucket, key: 'route:2', cost: 5, name: 'route' },
+          ])
+          expect(once).toMatchObject({ allowed: true, binding: 1, remaining: left })
+        }
+      })
+
+      it("a refusing part applies its own block policy; the others' counters stay", async () => {
+        const open = kit.limiter(unique('c-open'), { limit: 10, window: '1h' })
+        const guarded = kit.limiter(unique('c-guard'), { limit: 1, window: '1h', blockFor: '10m' })
+        const compound = kit.compoundLimiter([{ limiter: open }, { limiter: guarded }])
+        expect((await compound.consume(['a', 'b'])).allowed).toBe(true)
+        const refused = await compound.consume(['a', 'b'])
+        expect(refused).toMatchObject({ allowed: false, blocked: true, rejectedBy: 1 })
+        expect(refused.retryAfterMs).toBeGreaterThan(590_000)
+        expect((await guarded.peek('b')).blocked).toBe(true)
+        expect((await open.peek('a')).remaining).toBe(9)
+        await expect(compound.consume(['a'])).rejects.toThrow(/2 keys/)
+        expect(() => kit.compoundLimiter([{ limiter: open }, { limiter: open }])).toThrow(/again/)
+        await expect(kit.compoundLimit([{ limiter: open, key: 'a', cost: 0 }])).rejects.toThrow(/cost/)
+      })
+    })
+
     it('state expires with the window: fixed window opens again after it', async () => {
       const limiter = kit.limiter(unique('expiry'), { algorithm: 'fixed-window', limit: 1, window: 200 })
       expect((await limiter.consume('k')).allowed).toBe(true)

@@ -2,8 +2,13 @@ import type { Request, RequestHandler } from 'express'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { describe, expectTypeOf, it } from 'vitest'
 import {
+  type AccessList,
+  type AccessRule,
+  type CompoundLimiter,
+  type CompoundLimitResult,
   createRedkit,
   ipKey,
+  type LimitTarget,
   type RateLimitAlgorithm,
   type RateLimiter,
   type RateLimiterMetrics,
@@ -93,6 +98,69 @@ describe('rate limiting types', () => {
       (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
     >()
     fastifyRateLimit(limiter, { keyBy: (request) => request.headers['x-api-key'] as string | undefined })
-    expectTypeOf(rateLimitPlugin).parameter(1).toMatchTypeOf<{ limiter: RateLimiter }>()
+    expectTypeOf(rateLimitPlugin).parameter(1).toMatchTypeOf<{ limiter: RateLimiter | CompoundLimiter }>()
+  })
+
+  it('compound limits are typed', async () => {
+    const kit = createRedkit()
+    const perIp = kit.limiter('ip', { limit: 10, window: '1m' })
+    const perUser = kit.limiter('user', { algorithm: 'token-bucket', limit: 5, window: '1m' })
+    const compound = kit.compoundLimiter([{ limiter: perIp, name: 'ip' }, { limiter: perUser }], {
+      hashTag: 't',
+    })
+    expectTypeOf(compound).toEqualTypeOf<CompoundLimiter>()
+    expectTypeOf(compound.consume).parameters.toEqualTypeOf<
+      [keys: readonly string[], cost?: number | readonly number[]]
+    >()
+    const result = await compound.consume(['ip:1', 'user:1'], [1, 2])
+    expectTypeOf(result).toEqualTypeOf<CompoundLimitResult>()
+    expectTypeOf(result).toMatchTypeOf<RateLimitResult>()
+    expectTypeOf(result.parts).toEqualTypeOf<(RateLimitResult | undefined)[]>()
+    expectTypeOf(result.rejectedBy).toEqualTypeOf<number | undefined>()
+    expectTypeOf(result.rejectedName).toEqualTypeOf<string | undefined>()
+    expectTypeOf(result.binding).toBeNumber()
+    expectTypeOf(
+      kit.compoundLimit([
+        { limiter: perIp, key: 'ip:1' },
+        { limiter: perUser, key: 'user:1', cost: 2 },
+      ]),
+    ).resolves.toEqualTypeOf<CompoundLimitResult>()
+    // @ts-expect-error a one-shot part needs its key
+    kit.compoundLimit([{ limiter: perIp }])
+    // @ts-expect-error unknown option
+    kit.compoundLimiter([{ limiter: perIp }], { tag: 'x' })
+    expressRateLimit(compound, { keyBy: ['ip', (req) => req.get('x-user')] })
+    fastifyRateLimit(compound, { keyBy: 'ip' })
+  })
+
+  it('runtime limits and access lists are typed', () => {
+    const kit = createRedkit()
+    const limiter = kit.limiter('api', { limit: 1, window: 1 })
+    expectTypeOf(limiter.setLimit).parameters.toEqualTypeOf<[limit: number, options?: LimitTarget]>()
+    expectTypeOf(limiter.setLimit(5, { key: 'user:1' })).resolves.toBeVoid()
+    expectTypeOf(limiter.clearLimit()).resolves.toBeVoid()
+    expectTypeOf(limiter.limitFor('k')).toBeNumber()
+    const list = kit.accessList('api', { maxEntries: 100 })
+    expectTypeOf(list).toEqualTypeOf<AccessList>()
+    expectTypeOf(list.check('10.0.0.1', 42)).resolves.toEqualTypeOf<AccessRule | undefined>()
+    expectTypeOf(list.deny('10.0.0.0/8')).resolves.toBeVoid()
+    expectTypeOf<AccessRule>().toEqualTypeOf<'allow' | 'deny'>()
+    expressRateLimit(limiter, {
+      accessList: list,
+      skipSuccessfulRequests: true,
+      requestWasSuccessful: (req, res) => {
+        expectTypeOf(req).toEqualTypeOf<Request>()
+        return res.statusCode !== 401
+      },
+    })
+    fastifyRateLimit(limiter, {
+      skipFailedRequests: true,
+      requestWasSuccessful: (_request, reply) => {
+        expectTypeOf(reply).toEqualTypeOf<FastifyReply>()
+        return reply.statusCode < 500
+      },
+    })
+    // @ts-expect-error the refund options are booleans
+    expressRateLimit(limiter, { skipSuccessfulRequests: 'yes' })
   })
 })

@@ -149,7 +149,8 @@ local function encode() return struct.pack('<d', s.tat) end
  * A key holds one string of little-endian doubles (struct.pack): the algorithm's state, then, only while
  * it matters, the block state (blocked-until, strikes, forget-at). Binary rather than text, because
  * parsing and printing numbers is most of what a text layout costs the server. A value of any other
- * length (foreign or corrupt) is treated as an empty state and replaced.
+ * length (foreign or corrupt), or of the right length with numbers no write of the script gives (NaN,
+ * negative, fractional, 2^53 or more), is treated as an empty state and replaced.
  */
 export const FRAME = `
 local out = {}
@@ -227,6 +228,16 @@ local function apply(op, n)
   out[size] = struct.pack('<ddddd', allowed, left, reset, retry, blocked)
 end
 
+-- Foreign bytes of the right length would unpack as NaN, negative or absurd numbers. Every number this
+-- script stores is a whole, non-negative double below 2^53; a value holding any other is an empty state.
+local function sane(value)
+  for at = 1, #value, 8 do
+    local d = struct.unpack('<d', value, at)
+    if d ~= d or d < 0 or d >= 9007199254740992 or d ~= math.floor(d) then return false end
+  end
+  return true
+end
+
 -- '*' instead of op lists: every key takes one consume of cost 1 (the common batch, sent compactly).
 local only_consume = ARGV[8] == '*'
 for i = 1, #KEYS do
@@ -235,7 +246,9 @@ for i = 1, #KEYS do
   blocked_until, strikes, forget_at = 0, 0, 0
   if stored then
     local length = #stored
-    if length == STATE_BYTES + 24 then
+    if (length == STATE_BYTES or length == STATE_BYTES + 24) and not sane(stored) then
+      stored = nil
+    elseif length == STATE_BYTES + 24 then
       blocked_until, strikes, forget_at = struct.unpack('<ddd', stored, STATE_BYTES + 1)
       if forget_at <= now then
         strikes = 0
@@ -253,6 +266,17 @@ for i = 1, #KEYS do
     old_target = horizon()
     if blocked_until > now then old_target = math.max(old_target, blocked_until) end
     if strikes > 0 then old_target = math.max(old_target, forget_at) end
+    -- A horizon past two windows is rare (penalties, long blocks). There the key's expiry, which every
+    -- write sets at or past the horizon, tells a real state from foreign bytes that only look like one.
+    if old_target > now + 2 * window then
+      local pttl = redis.call('PTTL', key)
+      if pttl < 0 or now + pttl + 1000 < old_target then
+        stored = nil
+        blocked_until, strikes, forget_at = 0, 0, 0
+        load_state(nil)
+        old_target = 0
+      end
+    end
   end
   changed = false
   if only_consume then

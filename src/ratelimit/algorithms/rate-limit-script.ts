@@ -197,6 +197,17 @@ function runTwin(
       oldTarget = f.horizon(s)
       if (blockedUntil > now) oldTarget = Math.max(oldTarget, blockedUntil)
       if (strikes > 0) oldTarget = Math.max(oldTarget, forgetAt)
+      // As the Lua: a horizon the key's own expiry does not cover is foreign data.
+      if (oldTarget > now + 2 * window) {
+        const ttl = context.pttl(key)
+        if (ttl < 0 || now + ttl + 1000 < oldTarget) {
+          s = f.load(null)
+          blockedUntil = 0
+          strikes = 0
+          forgetAt = 0
+          oldTarget = 0
+        }
+      }
     }
     changed = false
     if (onlyConsume) apply('c', 1)

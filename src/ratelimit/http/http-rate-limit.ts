@@ -3,23 +3,33 @@
 
 import { checkOneOf, checkOptionKeys, describeValue } from '../../config/validate.js'
 import { InvalidOptionsError } from '../../errors.js'
+import type { AccessList } from '../access-list.js'
+import { CompoundLimiter, type CompoundLimitResult } from '../compound-limiter.js'
 import type { RateLimiter, RateLimitResult } from '../limiter.js'
 import { ipKey } from './client-key.js'
 import { type RateLimitedBody, rateLimitedBody, rateLimitHeaders } from './rate-limit-headers.js'
 
-/** Options of the `rateLimit` middleware of every integration; `Req` is the framework's request. */
-export interface HttpRateLimitOptions<Req> {
+/** How one request is keyed: by IP, by user (falling back to the IP), or by a function. */
+export type HttpKeyBy<Req> = 'ip' | 'user' | ((req: Req) => string | undefined | Promise<string | undefined>)
+
+/**
+ * Options of the `rateLimit` middleware of every integration; `Req` and `Res` are the framework's
+ * request and response (reply).
+ */
+export interface HttpRateLimitOptions<Req, Res = unknown> {
   /**
    * What a request is limited by:
    * - `'ip'`: the client address as the framework reports it, so it honours the framework's own
    *   trust-proxy setting (`app.set('trust proxy', ...)` in Express, `trustProxy` in Fastify) and never
    *   reads `X-Forwarded-For` by itself; IPv6 addresses are grouped by `ipv6Subnet`;
    * - `'user'`: `userId(req)`, falling back to the IP key for anonymous requests;
-   * - a function returning the key (`undefined` falls back to the IP key).
+   * - a function returning the key (`undefined` falls back to the IP key);
+   * - for a compound limiter, one of these per part (in part order), or one for every part.
    * @default 'ip'
    * @example keyBy: (req) => `tenant:${req.headers['x-tenant-id']}`
+   * @example keyBy: ['ip', 'user', (req) => `route:${req.path}`] // a compound of three parts
    */
-  keyBy?: 'ip' | 'user' | ((req: Req) => string | undefined | Promise<string | undefined>)
+  keyBy?: HttpKeyBy<Req> | readonly HttpKeyBy<Req>[]
   /**
    * The user id for `keyBy: 'user'`.
    * @default (req) => req.user?.id
@@ -45,6 +55,34 @@ export interface HttpRateLimitOptions<Req> {
    * @example skip: (req) => req.path === '/health'
    */
   skip?: (req: Req) => boolean | Promise<boolean>
+  /**
+   * Give a request's units back once its response succeeded (`requestWasSuccessful`), as
+   * express-rate-limit's option of the same name: only failures count.
+   * @default false
+   * @example skipSuccessfulRequests: true // a login limit that counts failed logins only
+   */
+  skipSuccessfulRequests?: boolean
+  /**
+   * Give a request's units back once its response failed (status >= 400, or the connection closed
+   * before the response was sent), as express-rate-limit's option of the same name.
+   * @default false
+   * @example skipFailedRequests: true
+   */
+  skipFailedRequests?: boolean
+  /**
+   * Whether a response counts as successful for `skipSuccessfulRequests` / `skipFailedRequests`.
+   * @default (req, res) => res.statusCode < 400
+   * @example requestWasSuccessful: (req, res) => res.statusCode !== 401
+   */
+  requestWasSuccessful?: (req: Req, res: Res) => boolean
+  /**
+   * A shared allow/deny list (`kit.accessList(name)`), checked in process before any limiter, with the
+   * client IP, the user id (`userId`) and the request's key: a denied request gets 403 without reaching
+   * Redis, an allowed one passes unlimited. Checked after the static `denyList`/`allowList`.
+   * @default undefined
+   * @example accessList: kit.accessList('api')
+   */
+  accessList?: AccessList
   /**
    * Client IPs or keys (e.g. `'10.0.0.7'`, `'user:1'`) that are never limited.
    * @default []
@@ -86,7 +124,16 @@ export interface HttpRateLimitOptions<Req> {
 
 /** What the integration should do with a request. */
 export type HttpDecision =
-  | { action: 'pass'; headers: Record<string, string>; result?: RateLimitResult }
+  | {
+      action: 'pass'
+      headers: Record<string, string>
+      result?: RateLimitResult | CompoundLimitResult
+      /**
+       * Set when the request may be refunded: call it once the response is over, with whether it was
+       * sent in full (`false` when the connection closed first).
+       */
+      settle?: (res: unknown, finished: boolean) => void
+    }
   | {
       action: 'reject'
       status: 429
@@ -107,6 +154,10 @@ const KNOWN = new Set([
   'ipv6Subnet',
   'cost',
   'skip',
+  'skipSuccessfulRequests',
+  'skipFailedRequests',
+  'requestWasSuccessful',
+  'accessList',
   'allowList',
   'denyList',
   'standardHeaders',
@@ -131,30 +182,65 @@ function defaultUserId(req: unknown): string | number | undefined {
   return typeof id === 'string' || typeof id === 'number' ? id : undefined
 }
 
+/** `res.statusCode` of the framework's response, when it has one. */
+function statusOf(res: unknown): number {
+  const code = (res as { statusCode?: unknown } | undefined)?.statusCode
+  return typeof code === 'number' ? code : 0
+}
+
+function checkKeyBy(keyBy: unknown, where: string): void {
+  if (keyBy !== 'ip' && keyBy !== 'user' && typeof keyBy !== 'function') {
+    throw new InvalidOptionsError(
+      `${where} must be one of 'ip', 'user' or a function, got ${describeValue(keyBy)}.`,
+    )
+  }
+}
+
 /**
- * Decides requests for one limiter. Options are checked here, when the middleware is created.
+ * Decides requests for one limiter or compound limiter. Options are checked here, when the middleware
+ * is created.
  * @throws InvalidOptionsError
  */
-export class HttpRateLimit<Req> {
-  readonly #limiter: RateLimiter
-  readonly #options: HttpRateLimitOptions<Req>
+export class HttpRateLimit<Req, Res = unknown> {
+  readonly #limiter: RateLimiter | CompoundLimiter
+  readonly #options: HttpRateLimitOptions<Req, Res>
   readonly #allow: ReadonlySet<string>
   readonly #deny: ReadonlySet<string>
   readonly #subnet: number | false
+  /** One keyBy per part (one in all for a single limiter). */
+  readonly #keyBys: readonly HttpKeyBy<Req>[]
+  /** The smallest limit of the parts, for the cost check. */
+  readonly #smallestLimit: number
 
-  constructor(limiter: RateLimiter, options: HttpRateLimitOptions<Req> = {}) {
+  constructor(limiter: RateLimiter | CompoundLimiter, options: HttpRateLimitOptions<Req, Res> = {}) {
+    const compound = limiter instanceof CompoundLimiter
     if (!limiter || typeof limiter.consume !== 'function') {
       throw new InvalidOptionsError(
-        "rateLimit needs a limiter: rateLimit(kit.limiter('api', {...}), options).",
+        "rateLimit needs a limiter: rateLimit(kit.limiter('api', {...}), options), or kit.compoundLimiter([...]).",
       )
     }
     checkOptionKeys(options, KNOWN, WHERE)
     const { keyBy = 'ip', ipv6Subnet = 64, cost = 1 } = options
-    if (keyBy !== 'ip' && keyBy !== 'user' && typeof keyBy !== 'function') {
-      throw new InvalidOptionsError(
-        `${WHERE}: keyBy must be one of 'ip', 'user' or a function, got ${describeValue(keyBy)}.`,
-      )
+    const parts = compound ? limiter.parts.length : 1
+    if (Array.isArray(keyBy)) {
+      if (!compound || keyBy.length !== parts) {
+        throw new InvalidOptionsError(
+          compound
+            ? `${WHERE}: keyBy lists ${keyBy.length} keys for a compound limiter of ${parts} parts; give one per part.`
+            : `${WHERE}: keyBy takes a list only for a compound limiter; give 'ip', 'user' or a function.`,
+        )
+      }
+      keyBy.forEach((one, i) => {
+        checkKeyBy(one, `${WHERE}: keyBy[${i}]`)
+      })
+      this.#keyBys = [...keyBy]
+    } else {
+      checkKeyBy(keyBy, `${WHERE}: keyBy`)
+      this.#keyBys = Array.from({ length: parts }, () => keyBy as HttpKeyBy<Req>)
     }
+    this.#smallestLimit = compound
+      ? Math.min(...limiter.parts.map((part) => part.limiter.options.limit))
+      : limiter.options.limit
     if (ipv6Subnet !== false && (!Number.isInteger(ipv6Subnet) || ipv6Subnet < 1 || ipv6Subnet > 128)) {
       throw new InvalidOptionsError(
         `rateLimit: ipv6Subnet must be 1 to 128 or false, got ${String(ipv6Subnet)}.`,
@@ -162,19 +248,29 @@ export class HttpRateLimit<Req> {
     }
     if (
       typeof cost !== 'function' &&
-      (typeof cost !== 'number' || !Number.isSafeInteger(cost) || cost < 1 || cost > limiter.options.limit)
+      (typeof cost !== 'number' || !Number.isSafeInteger(cost) || cost < 1 || cost > this.#smallestLimit)
     ) {
       throw new InvalidOptionsError(
         `${WHERE}: cost must be a function or a whole number from 1 to the limit, got ${describeValue(cost)}.`,
       )
     }
-    const functions = { skip: options.skip, userId: options.userId, onLimited: onLimitedOf(options) }
+    const functions = {
+      skip: options.skip,
+      userId: options.userId,
+      requestWasSuccessful: options.requestWasSuccessful,
+      onLimited: onLimitedOf(options),
+    }
     for (const [name, value] of Object.entries(functions)) {
       if (value !== undefined && typeof value !== 'function') {
         throw new InvalidOptionsError(`${WHERE}: ${name} must be a function, got ${describeValue(value)}.`)
       }
     }
-    for (const name of ['standardHeaders', 'legacyHeaders'] as const) {
+    for (const name of [
+      'standardHeaders',
+      'legacyHeaders',
+      'skipSuccessfulRequests',
+      'skipFailedRequests',
+    ] as const) {
       if (options[name] !== undefined) checkOneOf(options[name], BOOLEANS, WHERE, name)
     }
     for (const name of ['allowList', 'denyList'] as const) {
@@ -184,6 +280,15 @@ export class HttpRateLimit<Req> {
           `${WHERE}: ${name} must be an array of strings (client IPs or keys), got ${describeValue(list)}.`,
         )
       }
+    }
+    const list: unknown = options.accessList
+    if (
+      list !== undefined &&
+      (typeof list !== 'object' || list === null || typeof (list as AccessList).match !== 'function')
+    ) {
+      throw new InvalidOptionsError(
+        `${WHERE}: accessList must be a list from kit.accessList(name), got ${describeValue(list)}.`,
+      )
     }
     for (const name of ['policyName', 'message'] as const) {
       if (options[name] !== undefined && typeof options[name] !== 'string') {
@@ -207,8 +312,9 @@ export class HttpRateLimit<Req> {
     const options = this.#options
     if (options.skip && (await options.skip(req))) return { action: 'pass', headers: {} }
     const address = ip ?? 'unknown'
-    const key = await this.#key(req, address)
-    if (this.#deny.has(address) || this.#deny.has(key)) {
+    const keys = await Promise.all(this.#keyBys.map((keyBy) => this.#key(req, address, keyBy)))
+    const rule = this.#rule(address, keys)
+    if (rule === 'deny') {
       return {
         action: 'reject',
         status: 403,
@@ -216,21 +322,86 @@ export class HttpRateLimit<Req> {
         body: { error: 'forbidden', message: 'This client is not allowed.' },
       }
     }
-    if (this.#allow.has(address) || this.#allow.has(key)) return { action: 'pass', headers: {} }
+    if (rule === 'allow') return { action: 'pass', headers: {} }
+    if (options.accessList) {
+      const listed = await options.accessList.check(address, this.#userId(req), keys[0])
+      if (listed === 'deny') {
+        return {
+          action: 'reject',
+          status: 403,
+          headers: {},
+          body: { error: 'forbidden', message: 'This client is not allowed.' },
+        }
+      }
+      if (listed === 'allow') return { action: 'pass', headers: {} }
+    }
     const cost = typeof options.cost === 'function' ? options.cost(req) : (options.cost ?? 1)
-    const result = await this.#limiter.consume(key, cost)
+    const limiter = this.#limiter
+    let result: RateLimitResult | CompoundLimitResult
+    let policy: string
+    let windowMs: number
+    if (limiter instanceof CompoundLimiter) {
+      const compound = await limiter.consume(keys, cost)
+      const binding = limiter.parts[compound.binding]!
+      result = compound
+      policy = options.policyName ?? binding.name ?? binding.limiter.name
+      windowMs = binding.limiter.options.windowMs
+    } else {
+      result = await limiter.consume(keys[0]!, cost)
+      policy = options.policyName ?? limiter.name
+      windowMs = limiter.options.windowMs
+    }
     const headers = rateLimitHeaders(result, {
-      policy: options.policyName ?? this.#limiter.name,
-      windowMs: this.#limiter.options.windowMs,
+      policy,
+      windowMs,
       standard: options.standardHeaders ?? true,
       legacy: options.legacyHeaders ?? false,
     })
-    if (result.allowed) return { action: 'pass', headers, result }
+    if (result.allowed) {
+      const settle = this.#refund(req, keys, cost)
+      return settle ? { action: 'pass', headers, result, settle } : { action: 'pass', headers, result }
+    }
     return { action: 'reject', status: 429, headers, body: rateLimitedBody(result, options.message), result }
   }
 
-  async #key(req: Req, address: string): Promise<string> {
-    const { keyBy = 'ip', userId = defaultUserId } = this.#options
+  /** The static lists' word on a request. */
+  #rule(address: string, keys: readonly string[]): 'allow' | 'deny' | undefined {
+    if (this.#deny.size === 0 && this.#allow.size === 0) return undefined
+    if (this.#deny.has(address) || keys.some((key) => this.#deny.has(key))) return 'deny'
+    if (this.#allow.has(address) || keys.some((key) => this.#allow.has(key))) return 'allow'
+    return undefined
+  }
+
+  #userId(req: Req): string | number | undefined {
+    const id = (this.#options.userId ?? defaultUserId)(req)
+    return id === '' ? undefined : id
+  }
+
+  /** The refund to run after the response, when skipSuccessfulRequests / skipFailedRequests ask for one. */
+  #refund(
+    req: Req,
+    keys: readonly string[],
+    cost: number,
+  ): ((res: unknown, finished: boolean) => void) | undefined {
+    const { skipSuccessfulRequests, skipFailedRequests, requestWasSuccessful } = this.#options
+    if (!skipSuccessfulRequests && !skipFailedRequests) return undefined
+    let settled = false
+    return (res, finished) => {
+      if (settled) return
+      settled = true
+      const succeeded =
+        finished && (requestWasSuccessful ? requestWasSuccessful(req, res as Res) : statusOf(res) < 400)
+      if (succeeded ? !skipSuccessfulRequests : !skipFailedRequests) return
+      const limiter = this.#limiter
+      const refund =
+        limiter instanceof CompoundLimiter ? limiter.reward(keys, cost) : limiter.reward(keys[0]!, cost)
+      // After the response: nobody waits for it, and a failure only means the request stays counted.
+      refund.then(undefined, () => {})
+    }
+  }
+
+  async #key(req: Req, address: string, keyBy: HttpKeyBy<Req>): Promise<string> {
+    const { userId = defaultUserId } = this.#options
     if (typeof keyBy === 'function') {
       const key = await keyBy(req)
       if (key !== undefined && key !== '') return key

@@ -3,11 +3,12 @@
 
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { InvalidOptionsError } from '../../../errors.js'
+import type { CompoundLimiter } from '../../../ratelimit/compound-limiter.js'
 import { HttpRateLimit, type HttpRateLimitOptions } from '../../../ratelimit/http/http-rate-limit.js'
 import type { RateLimiter, RateLimitResult } from '../../../ratelimit/limiter.js'
 
 /** Options of the Fastify {@link rateLimit} hook. */
-export interface RateLimitOptions extends HttpRateLimitOptions<FastifyRequest> {
+export interface RateLimitOptions extends HttpRateLimitOptions<FastifyRequest, FastifyReply> {
   /**
    * Answers a limited request instead of the default 429 JSON response (headers already set); it
    * must send the reply.
@@ -18,29 +19,41 @@ export interface RateLimitOptions extends HttpRateLimitOptions<FastifyRequest> {
 
 /** Options of {@link rateLimitPlugin}: the limiter and the hook's options. */
 export interface RateLimitPluginOptions extends RateLimitOptions {
-  /** The limiter every route of the app (and its child contexts) goes through. */
-  limiter: RateLimiter
+  /** The limiter (or compound limiter) every route of the app (and its child contexts) goes through. */
+  limiter: RateLimiter | CompoundLimiter
 }
 
 /** The hook {@link rateLimit} returns: use it as a route's `onRequest`. */
 export type RateLimitHook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
 
 /**
- * An `onRequest` hook that limits requests with `limiter`.
+ * An `onRequest` hook that limits requests with `limiter` (or a compound limiter; the headers are those
+ * of its binding part). With `skipSuccessfulRequests` / `skipFailedRequests`, units are given back once
+ * the response is sent.
  * @example
  * import { rateLimit } from 'redkit/fastify'
  * const app = Fastify({ trustProxy: 1 })
  * app.post('/login', { onRequest: rateLimit(kit.limiter('login', rateLimitTiers.auth)) }, login)
  * @throws InvalidOptionsError when an option is invalid
  */
-export function rateLimit(limiter: RateLimiter, options: RateLimitOptions = {}): RateLimitHook {
+export function rateLimit(
+  limiter: RateLimiter | CompoundLimiter,
+  options: RateLimitOptions = {},
+): RateLimitHook {
   // The core checks every option, onLimited included, so a typo fails here, at startup.
-  const core = new HttpRateLimit<FastifyRequest>(limiter, options)
+  const core = new HttpRateLimit<FastifyRequest, FastifyReply>(limiter, options)
   const { onLimited } = options
   return async (request, reply) => {
     const decision = await core.decide(request, request.ip)
     reply.headers(decision.headers)
-    if (decision.action === 'pass') return
+    if (decision.action === 'pass') {
+      const { settle } = decision
+      if (settle) {
+        reply.raw.once('finish', () => settle(reply, true))
+        reply.raw.once('close', () => settle(reply, reply.raw.writableFinished))
+      }
+      return
+    }
     if (decision.status === 429 && onLimited) {
       await onLimited(request, reply, decision.result)
       return reply
