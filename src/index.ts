@@ -43,6 +43,12 @@ export type {
 export type { CachedRepositoryOptions, EntityId } from './cache/cached-repository.js'
 export { CachedRepository } from './cache/cached-repository.js'
 export type { CompressionAlgorithm } from './cache/compression.js'
+export type {
+  InvalidateOnMetrics,
+  InvalidateOnOptions,
+  InvalidationTags,
+} from './cache/http/http-invalidation.js'
+export type { CacheStatus, HttpCacheOptions } from './cache/http/http-response-cache.js'
 export type { CacheSerializer } from './cache/json-serializer.js'
 export { JsonSerializer } from './cache/json-serializer.js'
 export type { CacheTierName } from './cache/tiers.js'

@@ -4,6 +4,7 @@
 import { cacheSuite } from './cache.js'
 import { connectionSuite } from './connection.js'
 import { demoSuite } from './demo.js'
+import { httpSuite } from './http.js'
 import { ratelimitSuite } from './ratelimit.js'
 import { sessionSuite } from './session.js'
 import type { BenchSuite } from './suite.js'
@@ -19,6 +20,7 @@ export const suites: readonly BenchSuite[] = [
   ratelimitSuite,
   sessionSuite,
   demoSuite,
+  httpSuite,
 ]
 
 /** The suite of that name, or `undefined`. */
