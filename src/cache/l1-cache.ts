@@ -101,6 +101,11 @@ export class L1Cache {
   get size(): number {
     return this.#index.size
   }
+
+  /** Sum of the stored payload sizes of the copies held: what the `maxBytes` bound counts. */
+  get bytes(): number {
+    return this.#lru.calculatedSize
+  }
 }
 
 class L1Record implements L1Entry {
