@@ -106,6 +106,8 @@ export class EntryWriter {
     core.l1?.delete(core.relative(fullKey))
     const write = core.store.set(fullKey, encoded.text, physicalMs > 0 ? { ttlMs: physicalMs } : undefined)
     const index = tagged ? core.tags().index(tagged.tags, tagged.versions, fullKey, physicalMs) : undefined
+    // Awaited after the write; when the write throws first (the kit was closed), its rejection must not go unhandled.
+    index?.catch(() => {})
     if (await core.guard(write, false, operation)) {
       core.metrics.sets++
       if (keep !== undefined) {

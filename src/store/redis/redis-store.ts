@@ -199,13 +199,17 @@ export class RedisStore implements Store {
 
   async *scan(options?: ScanOptions): AsyncIterable<string[]> {
     const args = scanArgs(options)
-    const nodes = await this.#manager.run('SCAN', (c) => c.masters())
+    // One node is its own master. Resolving it through `run` would settle a "command" without a server
+    // reply, which the single-node watchdog takes for progress: a hang then outlived commandTimeout.
+    const nodes: (CommandClient | undefined)[] = this.#cluster
+      ? await this.#manager.run('SCAN', (c) => c.masters())
+      : [undefined]
     for (const node of nodes) {
       let cursor = '0'
       do {
         const [next, keys] = await this.#manager.run(
           'SCAN',
-          () => node.send(['SCAN', cursor, ...args]) as Promise<[string, string[]]>,
+          (c) => (node ?? c).send(['SCAN', cursor, ...args]) as Promise<[string, string[]]>,
         )
         cursor = next
         if (keys.length > 0) yield keys
