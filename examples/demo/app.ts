@@ -4,7 +4,13 @@
 import express, { type NextFunction, type Request, type Response } from 'express'
 import session from 'express-session'
 import type { Redkit } from '../../src/index.js'
-import { rateLimit } from '../../src/integrations/express/index.js'
+import {
+  cacheTiersRoute,
+  dashboardRoutes,
+  healthRoutes,
+  metricsRoutes,
+  rateLimit,
+} from '../../src/integrations/express/index.js'
 import type { Database } from './database.js'
 import { authRoutes } from './routes/auth.js'
 import { catalogRoutes } from './routes/catalog.js'
@@ -27,6 +33,11 @@ export interface DemoOptions {
   apiLimit?: number
   /** Secrets of cookies, session ids at rest and JWTs. @default fixed demo values (never in production) */
   secrets?: { cookie: string; sessionIds: string; jwt: string }
+  /**
+   * Whether /dashboard is mounted (it times every cache read while mounted; a benchmark may leave it out).
+   * @default true
+   */
+  dashboard?: boolean
 }
 
 const DEMO_SECRETS = {
@@ -78,13 +89,16 @@ export function createDemoApp(options: DemoOptions): DemoApp {
   app.use('/auth', auth)
   app.use('/api', catalogRoutes(kit, db, caching), orderRoutes(kit, db, caching), tokenApi, jobs.router)
 
-  app.get('/health', async (_req, res) => {
-    const report = await kit.health()
-    res.status(report.status === 'down' ? 503 : 200).json(report)
+  // Load balancer probes: /health/live, /health/ready (503 while Redis or the database is away),
+  // /health/redis and /health/cache; counters per cache and limiter as JSON, the tiers for front ends.
+  app.use(healthRoutes(kit, { checks: { database: () => db.query('select 1').then(() => true) } }))
+  app.use(metricsRoutes(kit, { sample: true }))
+  app.get('/api/cache-tiers', cacheTiersRoute())
+  app.get('/metrics/database', (_req, res) => {
+    res.json({ queries: db.queries })
   })
-  app.get('/metrics', (_req, res) => {
-    res.json({ ...kit.metrics(), database: { queries: db.queries } })
-  })
+  // Open here because the demo never runs with NODE_ENV=production; a real app passes `authorize`.
+  if (options.dashboard !== false) app.use('/dashboard', dashboardRoutes(kit))
   app.get('/', (_req, res) => {
     res.json({
       app: 'redkit demo',
@@ -109,7 +123,16 @@ export function createDemoApp(options: DemoOptions): DemoApp {
         jwt: ['POST /auth/token', 'GET /api/me (Authorization: Bearer <token>)', 'POST /auth/token/revoke'],
         limits: ['POST /api/payments {"amountCents":500} (5 a minute per user)'],
         jobs: ['POST /api/companies/7/reports', 'GET /api/reports/<jobId>'],
-        operations: ['GET /health', 'GET /metrics'],
+        operations: [
+          'GET /health/live',
+          'GET /health/ready',
+          'GET /health/redis',
+          'GET /health/cache',
+          'GET /metrics/redkit',
+          'GET /metrics/database',
+          'GET /api/cache-tiers',
+          'GET /dashboard/ (live dashboard, open in a browser)',
+        ],
       },
     })
   })
