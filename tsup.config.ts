@@ -21,5 +21,15 @@ export default defineConfig({
   shims: true,
   treeshake: true,
   loader: { '.lua': 'text' },
-  external: ['@redis/client', 'ioredis', 'express', 'fastify', 'bullmq', 'express-session', 'express-rate-limit', 'prom-client'],
+  external: [
+    '@redis/client',
+    'ioredis',
+    'express',
+    'fastify',
+    'fastify-plugin',
+    'bullmq',
+    'express-session',
+    'express-rate-limit',
+    'prom-client',
+  ],
 })

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 const run = promisify(execFile)
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const SUBPATHS = ['express', 'fastify', 'testing'] as const
+const SUBPATHS = ['express', 'fastify', 'express-rate-limit', 'prometheus', 'decorators', 'testing'] as const
 /** Build, pack and an install from the registry (cache first): minutes on a cold cache, not seconds. */
 const SETUP_TIMEOUT_MS = 240_000
 const STEP_TIMEOUT_MS = 60_000
@@ -49,12 +49,27 @@ async function sh(command: string, args: string[], cwd: string, timeout = STEP_T
 // prints the resolved entry file, so the test sees both the behaviour and which build was loaded.
 const ESM_CHECK = `
 import { createRedkit } from 'redkit'
-import 'redkit/express'
-import 'redkit/fastify'
+import { healthRoutes } from 'redkit/express'
+import { redkit } from 'redkit/fastify'
+import { RedkitStore } from 'redkit/express-rate-limit'
+import { registerMetrics } from 'redkit/prometheus'
+import { Cacheable } from 'redkit/decorators'
 import 'redkit/testing'
 import { createTestRedkit } from 'redkit/testing'
+for (const [name, value] of Object.entries({ healthRoutes, redkit, RedkitStore, registerMetrics, Cacheable })) {
+  if (typeof value !== 'function') throw new Error(name + ' is not exported')
+}
 
 const kit = createRedkit({ url: 'memory' })
+// The dashboard serves uPlot from the installed package's own dependencies.
+const { default: express } = await import('express')
+const { dashboardRoutes } = await import('redkit/express')
+const app = express().use('/dashboard', dashboardRoutes(kit))
+const server = app.listen(0)
+await new Promise((resolve) => server.once('listening', resolve))
+const asset = await fetch('http://127.0.0.1:' + server.address().port + '/dashboard/uplot.iife.min.js')
+if (asset.status !== 200 || !(await asset.text()).includes('uPlot')) throw new Error('dashboard asset: ' + asset.status)
+server.close()
 await kit.store.set('pack:key', 'from-esm')
 const value = await kit.store.get('pack:key')
 await kit.close()
@@ -65,9 +80,15 @@ console.log(JSON.stringify({ value, mode: kit.mode, testMode: testKit.mode, entr
 
 const CJS_CHECK = `
 const { createRedkit } = require('redkit')
-require('redkit/express')
-require('redkit/fastify')
+const { healthRoutes } = require('redkit/express')
+const { redkit } = require('redkit/fastify')
+const { RedkitStore } = require('redkit/express-rate-limit')
+const { registerMetrics } = require('redkit/prometheus')
+const { Cacheable } = require('redkit/decorators')
 const { createTestRedkit } = require('redkit/testing')
+for (const [name, value] of Object.entries({ healthRoutes, redkit, RedkitStore, registerMetrics, Cacheable })) {
+  if (typeof value !== 'function') throw new Error(name + ' is not exported')
+}
 
 async function main() {
   const kit = createRedkit({ url: 'memory' })
@@ -159,6 +180,11 @@ describe('packed package', () => {
         join(workDir, packed.filename),
         'typescript@5.9',
         '@types/node@20',
+        // The optional peers of the subpaths loaded below.
+        'express@5',
+        'fastify@5',
+        'express-rate-limit@8',
+        'prom-client@15',
       ],
       scratch,
       SETUP_TIMEOUT_MS,
@@ -169,10 +195,13 @@ describe('packed package', () => {
     if (workDir) await rm(workDir, { recursive: true, force: true })
   })
 
-  it('ships the build, the README and no sources', () => {
+  it('ships the build, the README, the docs and no sources', () => {
     const paths = packed.files.map((file) => file.path)
     expect(paths).toContain('package.json')
     expect(paths).toContain('README.md')
+    expect(paths).toContain('CHANGELOG.md')
+    expect(paths).toContain('docs/getting-started.md')
+    expect(paths).toContain('dist/cli/index.js')
     expect(paths).toContain('dist/index.js')
     expect(paths).toContain('dist/index.cjs')
     expect(paths).toContain('dist/index.d.ts')
@@ -217,6 +246,16 @@ describe('packed package', () => {
       const output = JSON.parse(await sh('node', ['check.cjs'], scratch)) as Record<string, string>
       expect(output).toMatchObject({ value: 'from-cjs', mode: 'memory', testMode: 'memory' })
       expect(output.entry).toMatch(/\/node_modules\/redkit\/dist\/index\.cjs$/)
+    },
+    STEP_TIMEOUT_MS,
+  )
+
+  it(
+    'installs the CLI as a bin that runs',
+    async () => {
+      const help = await sh('node', [join(scratch, 'node_modules', '.bin', 'redkit'), '--help'], scratch)
+      expect(help).toMatch(/doctor/)
+      expect(help).toMatch(/invalidate/)
     },
     STEP_TIMEOUT_MS,
   )
