@@ -2,6 +2,7 @@
 // Test-only code (never shipped); every process it starts dies with the test process.
 
 export { freePort } from './free-port.js'
+export { listenOn } from './listen.js'
 export { makeTlsFiles, type TlsFiles } from './make-tls-files.js'
 export { collectingLogger, leaks, renderings, serializeError } from './secret-scan.js'
 export { type ClusterOptions, type RedisCluster, startCluster } from './start-cluster.js'

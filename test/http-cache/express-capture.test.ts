@@ -1,12 +1,11 @@
 // How the Express middleware captures what handlers send (res.send, res.json, res.end, res.write,
 // writeHead, binary bodies), what it lets through unstored, and which headers a hit replays.
 
-import type { AddressInfo } from 'node:net'
 import express, { type Express } from 'express'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createRedkit, type Redkit } from '../../src/index.js'
 import { cacheResponse } from '../../src/integrations/express/index.js'
-import { waitFor } from '../harness/index.js'
+import { listenOn, waitFor } from '../harness/index.js'
 import { until } from './test-apps.js'
 
 const kit: Redkit = createRedkit({ url: 'memory', app: 'capture', environment: {} })
@@ -24,16 +23,8 @@ function cache() {
 }
 
 async function listen(app: Express): Promise<string> {
-  const server = app.listen(0, '127.0.0.1')
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()))
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  )
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const url = await listenOn(app, closers)
+  return url
 }
 
 /** Two GETs: the first must miss, the second hit with the same status, type and body. */

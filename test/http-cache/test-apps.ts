@@ -14,7 +14,7 @@ import {
   cacheResponse as fastifyCacheResponse,
   invalidateOn as fastifyInvalidateOn,
 } from '../../src/integrations/fastify/index.js'
-import { waitFor } from '../harness/index.js'
+import { listenOn, waitFor } from '../harness/index.js'
 
 /** Polls `check` until it gives a value (waitFor's deadline and message), typed without the `undefined`. */
 export async function until<T>(check: () => Promise<T | undefined>, message: string): Promise<T> {
@@ -105,17 +105,9 @@ export function expressFramework(): Framework {
           )
         },
       })
-      const server = app.listen(0, '127.0.0.1')
-      await new Promise<void>((resolve) => server.once('listening', () => resolve()))
-      closers.push(
-        () =>
-          new Promise<void>((resolve) => {
-            server.closeAllConnections()
-            server.close(() => resolve())
-          }),
-      )
+      const url = await listenOn(app, closers)
       return {
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        url,
         arrivals: () => arrivals,
       }
     },

@@ -1,11 +1,11 @@
 // The Express routers mounted the ways apps mount them, over real HTTP: under a prefix and behind an
 // auth middleware, at a custom base and path, and option errors thrown when the router is built.
 
-import type { AddressInfo } from 'node:net'
 import express, { type Express } from 'express'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createRedkit, InvalidOptionsError, tierTable } from '../../src/index.js'
 import { cacheTiersRoute, healthRoutes, metricsRoutes } from '../../src/integrations/express/index.js'
+import { listenOn } from '../harness/index.js'
 
 const kit = createRedkit({ url: 'memory', app: 'mounting', environment: {} })
 const closers: (() => Promise<void>)[] = []
@@ -16,16 +16,8 @@ afterAll(async () => {
 })
 
 async function listen(app: Express): Promise<string> {
-  const server = app.listen(0, '127.0.0.1')
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()))
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  )
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const url = await listenOn(app, closers)
+  return url
 }
 
 describe('Express health and metrics routers', () => {

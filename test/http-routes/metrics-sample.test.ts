@@ -1,7 +1,6 @@
 // The keyspace sample of the metrics route over real HTTP, on the embedded store and a real redis-server:
 // key counts per namespace, MEMORY USAGE estimates, reuse for its ttl, the maxKeys and time bounds.
 
-import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedkit, type Redkit } from '../../src/index.js'
@@ -10,7 +9,7 @@ import {
   type MetricsRoutesOptions,
   metricsRoutes,
 } from '../../src/integrations/express/index.js'
-import { type RedisServer, startRedis, stopAllServers, waitFor } from '../harness/index.js'
+import { listenOn, type RedisServer, startRedis, stopAllServers, waitFor } from '../harness/index.js'
 import { getJson } from './serve.js'
 
 const COMMAND_TIMEOUT = 400
@@ -24,16 +23,8 @@ afterAll(async () => {
 async function listen(kit: Redkit, options: MetricsRoutesOptions): Promise<string> {
   const app = express()
   app.use(metricsRoutes(kit, options))
-  const server = app.listen(0, '127.0.0.1')
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()))
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  )
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const url = await listenOn(app, closers)
+  return url
 }
 
 async function keyspace(url: string): Promise<NonNullable<MetricsBody['keyspace']>> {

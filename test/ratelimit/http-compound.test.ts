@@ -1,7 +1,6 @@
 // The middleware over real HTTP, Express 5 and Fastify 5 alike: a compound limiter sends the headers of
 // its binding part; skipSuccessfulRequests / skipFailedRequests give units back; a shared access list.
 
-import type { AddressInfo } from 'node:net'
 import express from 'express'
 import Fastify from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -16,7 +15,7 @@ import {
 } from '../../src/integrations/fastify/index.js'
 import type { CompoundLimiter } from '../../src/ratelimit/compound-limiter.js'
 import type { RateLimiter } from '../../src/ratelimit/limiter.js'
-import { waitFor } from '../harness/index.js'
+import { listenOn, waitFor } from '../harness/index.js'
 
 let kit: Redkit
 let counter = 0
@@ -47,16 +46,8 @@ const frameworks: Record<string, Serve> = {
     app.get('/x', expressRateLimit(limiter, options as ExpressOptions), (req, res) => {
       res.status(req.get('x-fail') ? 401 : 200).json({ ok: true })
     })
-    const server = app.listen(0, '127.0.0.1')
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()))
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections()
-          server.close(() => resolve())
-        }),
-    )
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`
+    const url = await listenOn(app, closers)
+    return `${url}/x`
   },
   'Fastify 5': async (limiter, options) => {
     const app = Fastify()

@@ -1,11 +1,11 @@
 // The Express middleware over real HTTP: RateLimit headers, 429 JSON body and Retry-After, keys that
 // ignore a spoofed X-Forwarded-For unless trust proxy is set, IPv6 /64 grouping, skip and lists.
 
-import type { AddressInfo } from 'node:net'
 import express, { type Express } from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedkit, type RateLimiterOptions, type Redkit } from '../../src/index.js'
 import { rateLimit } from '../../src/integrations/express/index.js'
+import { listenOn } from '../harness/index.js'
 
 let kit: Redkit
 let counter = 0
@@ -25,16 +25,8 @@ function limiter(options: RateLimiterOptions = { algorithm: 'fixed-window', limi
 }
 
 async function listen(app: Express): Promise<string> {
-  const server = app.listen(0, '127.0.0.1')
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()))
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  )
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const url = await listenOn(app, closers)
+  return url
 }
 
 function get(url: string, headers: Record<string, string> = {}): Promise<Response> {
