@@ -96,7 +96,13 @@ export class BatchOperations {
     const core = this.#core
     const fullKeys = keys.map((key) => core.keyOf(key))
     for (const fullKey of fullKeys) core.l1?.delete(core.relative(fullKey))
-    const removed = await core.guard(core.store.del(fullKeys), 0, 'deleteMany')
+    const removed = await core.guard(core.store.del(fullKeys), -1, 'deleteMany')
+    // Redis away: the deletes are owed, and sent again once it answers.
+    if (removed < 0) {
+      core.pendingDeletes.add(fullKeys)
+      core.announce(fullKeys)
+      return 0
+    }
     core.metrics.deletes += removed
     core.announce(fullKeys)
     return removed

@@ -13,6 +13,7 @@ import type { ResolvedCacheOptions } from './cache-options.js'
 import type { Found } from './entry-reader.js'
 import { L1Cache } from './l1-cache.js'
 import { L1Sync } from './l1-sync.js'
+import { PendingDeletes } from './pending-deletes.js'
 import type { TagVersions } from './tags/tag-versions.js'
 
 /** Internal state of one cache, handed to its read path, write path and flows. */
@@ -32,6 +33,8 @@ export class CacheCore {
   /** Store failures are logged once a second at most: during an outage every call fails. */
   readonly #unavailable: ThrottledWarning
   readonly #full: ThrottledWarning
+  /** Deletes that failed while Redis was away, sent again once it answers. */
+  readonly pendingDeletes: PendingDeletes
   #reads = 0
 
   constructor(context: FeatureContext, namespace: string, options: ResolvedCacheOptions) {
@@ -43,6 +46,13 @@ export class CacheCore {
     this.keyPrefix = context.keys.scope('cache', options.keySegment).prefix
     this.#unavailable = new ThrottledWarning(context.logger, 'redkit: cache write skipped, Redis unavailable')
     this.#full = new ThrottledWarning(context.logger, 'redkit: cache write refused, Redis is out of memory')
+    this.pendingDeletes = new PendingDeletes(context.store, context.logger, namespace, (keys) =>
+      this.announce(keys),
+    )
+    context.onAvailability((available) => {
+      if (available) void this.pendingDeletes.replay()
+    })
+    context.onClose(() => this.pendingDeletes.close())
     if (options.l1) {
       this.l1 = new L1Cache(options.l1)
       this.#sync = new L1Sync(context, namespace)

@@ -120,6 +120,7 @@ export class Cache<V = unknown> extends EventEmitter<CacheEvents> {
       ...core.metrics.snapshot(this.#isOn()),
       l1Size: core.l1?.size ?? 0,
       l1Bytes: core.l1?.bytes ?? 0,
+      pendingDeletes: core.pendingDeletes.size,
     }))
   }
 

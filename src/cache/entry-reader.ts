@@ -38,6 +38,8 @@ export class EntryReader {
 
   /** Reads and decodes one key: what was found, MISS, or UNAVAILABLE (or throws it when strict). */
   read<T>(fullKey: string): Promise<Lookup<T>> {
+    // A delete Redis could not take is still owed: what it holds under that key is not to be trusted.
+    if (this.#core.pendingDeletes.has(fullKey)) return Promise.resolve(MISS)
     const store = this.#core.store
     return (this.#batcher ? this.#batcher.get(fullKey) : store.get(fullKey)).then(
       (raw) => (raw === null ? MISS : this.decode<T>(fullKey, raw)),

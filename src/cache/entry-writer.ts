@@ -64,7 +64,13 @@ export class EntryWriter {
   async delete(fullKey: string): Promise<boolean> {
     const core = this.#core
     core.l1?.delete(core.relative(fullKey))
-    const removed = await core.guard(core.store.del([fullKey]), 0, 'delete')
+    const removed = await core.guard(core.store.del([fullKey]), -1, 'delete')
+    // Redis away: the delete is owed, and sent again once it answers.
+    if (removed < 0) {
+      core.pendingDeletes.add([fullKey])
+      core.announce([fullKey])
+      return false
+    }
     core.metrics.deletes += removed
     core.announce([fullKey])
     return removed > 0

@@ -3,7 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedkit, type Logger, RedisUnavailableError } from '../../src/index.js'
-import { type RedisServer, startRedis, stopAllServers } from '../harness/index.js'
+import { type RedisServer, startRedis, stopAllServers, waitFor } from '../harness/index.js'
 import { cacheSuite } from './cache-suite.js'
 
 let server: RedisServer
@@ -78,6 +78,41 @@ describe('cache against redis-cli and faults', () => {
     expect(warnings).toContain('redkit: cache write skipped, Redis unavailable')
     await kit.close()
     await down.stop()
+  })
+
+  it('replays deletes made while Redis was down, so the old value is not served after it is back', async () => {
+    const down = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
+    const kit = createRedkit({ url: down.url, app: 'replay', commandTimeout: 500, environment: {} })
+    const other = createRedkit({ url: down.url, app: 'replay', commandTimeout: 500, environment: {} })
+    try {
+      const cache = kit.cache('c', { ttl: '1h', l1: { max: 100 } })
+      const elsewhere = other.cache('c', { ttl: '1h', l1: { max: 100 } })
+      await cache.set('product:1', 'old price')
+      await cache.set('product:2', 'old price')
+      expect(await elsewhere.get('product:1')).toBe('old price')
+      await down.kill9()
+      // The write's delete cannot reach Redis: it resolves, and the delete is owed.
+      expect(await cache.delete('product:1')).toBe(false)
+      expect(await cache.deleteMany(['product:2'])).toBe(0)
+      const owed = (kit.metrics().cache as Record<string, { pendingDeletes: number }>).c!
+      expect(owed.pendingDeletes).toBe(2)
+      await down.restart()
+      // The AOF brought the old entries back; the replay removes them, and this process never reads them.
+      expect(await cache.get('product:1')).toBeUndefined()
+      await waitFor(
+        async () => (await down.cli('EXISTS', cache.keyOf('product:1'), cache.keyOf('product:2'))) === '0',
+        {
+          timeoutMs: 5000,
+          message: 'the owed deletes were not replayed',
+        },
+      )
+      expect(await elsewhere.get('product:1')).toBeUndefined()
+      expect(await elsewhere.get('product:2')).toBeUndefined()
+      const after = (kit.metrics().cache as Record<string, { pendingDeletes: number }>).c!
+      expect(after.pendingDeletes).toBe(0)
+    } finally {
+      await Promise.all([kit.close(), other.close()])
+    }
   })
 
   it('a hung Redis (SIGSTOP) costs getOrSet no more than the command timeout', async () => {
