@@ -9,7 +9,7 @@ import type { ReportSuite } from './suite.js'
 
 /** Per phase: a warm-up (caching on only), the latency run at a fixed rate, then the throughput run. */
 const PHASE_MS = {
-  full: { warmup: 10_000, paced: 20_000, closed: 20_000 },
+  full: { warmup: 30_000, paced: 20_000, closed: 20_000 },
   quick: { warmup: 3_000, paced: 5_000, closed: 5_000 },
 }
 const CONCURRENCY = 32
