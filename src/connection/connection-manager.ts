@@ -144,6 +144,7 @@ class Connection {
     const wasDown = this.lastError !== undefined
     this.state = 'ready'
     this.lastError = undefined
+    this.#lastClientError = undefined
     this.#everReady = true
     this.#lostSinceReady = false
     this.#retries = 0
@@ -153,8 +154,14 @@ class Connection {
   }
 
   /** A connection attempt failed, or an established connection was lost. */
-  #failed(cause: Error, fromConnect: boolean): void {
+  #failed(failure: Error, fromConnect: boolean): void {
     if (this.state === 'closed') return
+    // A Cluster that reached none of its seed nodes says only that; the reason (a TLS certificate, a
+    // refused port) is the last error a node reported while it tried.
+    const cause =
+      failure.constructor.name === 'RootNodesUnavailableError' && this.#lastClientError
+        ? this.#lastClientError
+        : failure
     this.lastError = cause
     if (this.#everReady) this.#lostSinceReady = true
     this.state = 'down'
@@ -178,7 +185,10 @@ class Connection {
   /** Events the client reports by itself (single node, and node errors on Cluster). */
   wire(): void {
     const raw = this.raw as unknown as EventEmitter
-    raw.on('error', (error: unknown) => this.#manager.clientError(this, error))
+    raw.on('error', (error: unknown) => {
+      if (error instanceof Error) this.#lastClientError = error
+      this.#manager.clientError(this, error)
+    })
     if (this.commands instanceof NodeCommands) {
       raw.on('ready', () => this.#ready())
       raw.on('end', () => {
@@ -197,6 +207,8 @@ class Connection {
   }
 
   #topology: ClusterTopologyWatch | undefined
+  /** The last error the client emitted (on a Cluster: a node's), for a failure that names no reason. */
+  #lastClientError: Error | undefined
 
   #returnTimer: NodeJS.Timeout | undefined
 
