@@ -101,6 +101,8 @@ export class Redkit extends EventEmitter<RedkitEvents> {
     { list: RevocationList; resolved: ResolvedRevocationOptions }
   >()
   #tags: TagVersions | undefined
+  /** What features asked to hear when Redis goes away and comes back. */
+  readonly #availability = new Set<(available: boolean) => void>()
   readonly #manager: ConnectionManager | undefined
   #closing: Promise<void> | undefined
   readonly #queues = new Map<boolean, QueueConnection>()
@@ -147,10 +149,14 @@ export class Redkit extends EventEmitter<RedkitEvents> {
       },
       tags: () => this.#tagVersions(),
       onAvailability: (listener) => {
-        this.on('breakerStateChange', ({ to }) => {
-          if (to === 'open') listener(false)
-          else if (to === 'closed') listener(true)
-        })
+        // One emitter listener for all features: a listener per cache would trip Node's leak warning.
+        if (this.#availability.size === 0) {
+          this.on('breakerStateChange', ({ to }) => {
+            if (to !== 'open' && to !== 'closed') return
+            for (const notify of this.#availability) notify(to === 'closed')
+          })
+        }
+        this.#availability.add(listener)
       },
     }
   }

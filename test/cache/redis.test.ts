@@ -80,6 +80,22 @@ describe('cache against redis-cli and faults', () => {
     await down.stop()
   })
 
+  it('many caches with L1 share one breaker listener: no listener-leak warning', async () => {
+    const warnings: string[] = []
+    const onWarning = (warning: Error) => warnings.push(warning.name)
+    process.on('warning', onWarning)
+    const kit = createRedkit({ url: server.url, app: 'listeners', environment: {} })
+    try {
+      for (let i = 0; i < 30; i++) kit.cache(`c${i}`, { ttl: '1m', l1: { max: 10 } })
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(kit.listenerCount('breakerStateChange')).toBe(1)
+      expect(warnings).not.toContain('MaxListenersExceededWarning')
+    } finally {
+      process.off('warning', onWarning)
+      await kit.close()
+    }
+  })
+
   it('replays deletes made while Redis was down, so the old value is not served after it is back', async () => {
     const down = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
     const kit = createRedkit({ url: down.url, app: 'replay', commandTimeout: 500, environment: {} })
