@@ -73,6 +73,8 @@ class DemoServer {
   }
 
   async stop(): Promise<void> {
+    // Already gone (it failed to start): nothing to ask.
+    if (this.#child.exitCode !== null || !this.#child.connected) return
     const exited = new Promise((resolve) => this.#child.once('exit', resolve))
     this.#child.send({ type: 'stop' } satisfies DemoServerRequest)
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))])
