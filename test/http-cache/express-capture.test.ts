@@ -23,8 +23,7 @@ function cache() {
 }
 
 async function listen(app: Express): Promise<string> {
-  const url = await listenOn(app, closers)
-  return url
+  return listenOn(app, closers)
 }
 
 /** Two GETs: the first must miss, the second hit with the same status, type and body. */

@@ -16,8 +16,7 @@ afterAll(async () => {
 })
 
 async function listen(app: Express): Promise<string> {
-  const url = await listenOn(app, closers)
-  return url
+  return listenOn(app, closers)
 }
 
 describe('Express health and metrics routers', () => {

@@ -3,12 +3,12 @@
 
 import { tracingChannel } from 'node:diagnostics_channel'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRedkit, type Logger, tracingChannels } from '../../src/index.js'
+import { createRedkit, tracingChannels } from '../../src/index.js'
 import { cacheSuite } from '../cache/cache-suite.js'
 import { tagSuite } from '../cache/tags-suite.js'
 import { type RedisServer, startRedis, stopAllServers } from '../harness/index.js'
 import { limiterSuite } from '../ratelimit/limiter-suite.js'
-import { sessionSuite } from '../session/session-suite.js'
+import { memorySessionSetup, sessionSuite } from '../session/session-suite.js'
 
 const traced = Object.entries(tracingChannels).filter(([name]) => name !== 'breaker')
 /** Per channel: calls started, calls settled (asyncEnd), calls that threw before returning a promise. */
@@ -72,32 +72,22 @@ limiterSuite('a single redis-server, traced', async () => {
   const kit = createRedkit({ url: server.url, app: 'tracedrl', environment: {} })
   return { kit, teardown: () => kit.close() }
 })
-sessionSuite('MemoryStore, traced', async () => {
-  // Data lives in the kit in memory mode: one kit whose logger forwards to every logger a test asks for.
-  const loggers = new Set<Logger>()
-  const fanOut = (level: keyof Logger) => (fields: Record<string, unknown>, message: string) => {
-    for (const logger of loggers) logger[level](fields, message)
-  }
-  const logger: Logger = {
-    debug: fanOut('debug'),
-    info: fanOut('info'),
-    warn: fanOut('warn'),
-    error: fanOut('error'),
-  }
-  const kit = createRedkit({ url: 'memory', environment: {}, app: 'tracedsessions', logger })
-  return {
-    kit: (extra) => {
-      if (extra) loggers.add(extra)
-      return kit
-    },
-    teardown: () => kit.close(),
-  }
-})
-sessionSuite('a single redis-server, traced', async () => ({
-  kit: (logger) =>
-    createRedkit({ url: server.url, app: 'tracedsessions', environment: {}, ...(logger ? { logger } : {}) }),
-  teardown: async () => {},
-}))
+sessionSuite('MemoryStore, traced', memorySessionSetup('tracedsessions'), true)
+// `true`: the 10,000-session all()/length()/clear() case runs traced too.
+sessionSuite(
+  'a single redis-server, traced',
+  async () => ({
+    kit: (logger) =>
+      createRedkit({
+        url: server.url,
+        app: 'tracedsessions',
+        environment: {},
+        ...(logger ? { logger } : {}),
+      }),
+    teardown: async () => {},
+  }),
+  true,
+)
 
 describe('the subscriber of the traced suites', () => {
   it('saw calls on every channel, and every call it saw started also finished', () => {

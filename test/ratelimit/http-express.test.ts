@@ -25,8 +25,7 @@ function limiter(options: RateLimiterOptions = { algorithm: 'fixed-window', limi
 }
 
 async function listen(app: Express): Promise<string> {
-  const url = await listenOn(app, closers)
-  return url
+  return listenOn(app, closers)
 }
 
 function get(url: string, headers: Record<string, string> = {}): Promise<Response> {

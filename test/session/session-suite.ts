@@ -4,7 +4,12 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { Logger, Redkit, SessionData, SessionStore, SessionStoreOptions } from '../../src/index.js'
-import { InvalidOptionsError, SessionDataError, SessionStore as SessionStoreClass } from '../../src/index.js'
+import {
+  createRedkit,
+  InvalidOptionsError,
+  SessionDataError,
+  SessionStore as SessionStoreClass,
+} from '../../src/index.js'
 import { waitFor } from '../harness/wait-for.js'
 
 /** What a run of the suite needs. */
@@ -44,6 +49,33 @@ function spyLogger() {
     info: vi.fn<LogMethod>(),
     warn: vi.fn<LogMethod>(),
     error: vi.fn<LogMethod>(),
+  }
+}
+
+/**
+ * The suite's setup on the embedded store. Data lives in the kit in memory mode, so every kit of the run
+ * is one instance, whose logger forwards to every logger a test asked for.
+ */
+export function memorySessionSetup(app: string): () => Promise<SessionSuiteSetup> {
+  return async () => {
+    const loggers = new Set<Logger>()
+    const fanOut = (level: keyof Logger) => (fields: Record<string, unknown>, message: string) => {
+      for (const logger of loggers) logger[level](fields, message)
+    }
+    const logger: Logger = {
+      debug: fanOut('debug'),
+      info: fanOut('info'),
+      warn: fanOut('warn'),
+      error: fanOut('error'),
+    }
+    const kit = createRedkit({ url: 'memory', environment: {}, app, logger })
+    return {
+      kit: (extra) => {
+        if (extra) loggers.add(extra)
+        return kit
+      },
+      teardown: () => kit.close(),
+    }
   }
 }
 
