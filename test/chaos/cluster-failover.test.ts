@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedkit, type Redkit } from '../../src/index.js'
 import { type RedisCluster, startCluster, stopAllServers, waitFor } from '../harness/index.js'
+import { startReaders } from './failover-readers.js'
 
 const COMMAND_TIMEOUT_MS = 500
 let cluster: RedisCluster
@@ -33,32 +34,9 @@ describe('Cluster master kill -9 under read load', () => {
     const received: number[] = []
     await kit.bus.subscribe('failover', (message) => received.push((message as { n: number }).n))
 
-    let stop = false
-    const errors: string[] = []
-    const factoryAt: number[] = []
-    let calls = 0
-    let slowest = 0
-    const reader = async () => {
-      while (!stop) {
-        const key = keys[Math.floor(Math.random() * keys.length)]!
-        const started = performance.now()
-        try {
-          const value = await cache.getOrSet(key, () => {
-            factoryAt.push(performance.now())
-            return key
-          })
-          if (value !== key) errors.push(`wrong value for ${key}`)
-        } catch (error) {
-          errors.push((error as Error).message)
-        }
-        calls++
-        slowest = Math.max(slowest, performance.now() - started)
-        await pause(5)
-      }
-    }
-    const readers = Array.from({ length: 8 }, reader)
+    const load = startReaders(cache, keys)
     await pause(300)
-    expect(factoryAt).toEqual([])
+    expect(load.factoryAt).toEqual([])
 
     const [victim] = await cluster.masters()
     await victim!.kill9()
@@ -71,16 +49,15 @@ describe('Cluster master kill -9 under read load', () => {
     )
     const promotedAt = performance.now()
     await pause(3000)
-    stop = true
-    await Promise.all(readers)
+    await load.stop()
 
-    const lastFactoryCall = factoryAt.at(-1) ?? promotedAt
+    const lastFactoryCall = load.factoryAt.at(-1) ?? promotedAt
     const recoveryMs = Math.max(0, lastFactoryCall - promotedAt)
     // Caching is back: the last factory call came soon after the promotion, none in the last second.
-    expect(errors).toEqual([])
-    expect(slowest).toBeLessThan(COMMAND_TIMEOUT_MS + 250)
+    expect(load.errors).toEqual([])
+    expect(load.slowestMs).toBeLessThan(COMMAND_TIMEOUT_MS + 250)
     expect(recoveryMs).toBeLessThan(1500)
-    expect(calls).toBeGreaterThan(1000)
+    expect(load.calls).toBeGreaterThan(1000)
 
     // The bus: a message published after the failover reaches the subscriber of the other instance.
     await waitFor(

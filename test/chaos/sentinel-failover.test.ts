@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedkit, type Redkit } from '../../src/index.js'
 import { type SentinelSetup, startSentinel, stopAllServers, waitFor } from '../harness/index.js'
+import { startReaders } from './failover-readers.js'
 
 const COMMAND_TIMEOUT_MS = 500
 let setup: SentinelSetup
@@ -39,32 +40,9 @@ describe('Sentinel master kill -9 under read load', () => {
     const received: unknown[] = []
     await kit.bus.subscribe('after-failover', (message) => received.push(message))
 
-    let stop = false
-    const errors: string[] = []
-    const factoryAt: number[] = []
-    let slowest = 0
-    let calls = 0
-    const reader = async () => {
-      while (!stop) {
-        const key = keys[Math.floor(Math.random() * keys.length)]!
-        const started = performance.now()
-        try {
-          const value = await cache.getOrSet(key, () => {
-            factoryAt.push(performance.now())
-            return key
-          })
-          if (value !== key) errors.push(`wrong value for ${key}`)
-        } catch (error) {
-          errors.push((error as Error).message)
-        }
-        calls++
-        slowest = Math.max(slowest, performance.now() - started)
-        await pause(5)
-      }
-    }
-    const readers = Array.from({ length: 8 }, reader)
+    const load = startReaders(cache, keys)
     await pause(300)
-    expect(factoryAt).toEqual([])
+    expect(load.factoryAt).toEqual([])
 
     await setup.master.kill9()
     // The kit follows once a write to the promoted replica goes through.
@@ -81,14 +59,13 @@ describe('Sentinel master kill -9 under read load', () => {
     )
     const promotedAt = performance.now()
     await pause(3000)
-    stop = true
-    await Promise.all(readers)
+    await load.stop()
 
-    expect(errors).toEqual([])
-    expect(slowest).toBeLessThan(COMMAND_TIMEOUT_MS + 250)
-    expect(calls).toBeGreaterThan(500)
+    expect(load.errors).toEqual([])
+    expect(load.slowestMs).toBeLessThan(COMMAND_TIMEOUT_MS + 250)
+    expect(load.calls).toBeGreaterThan(500)
     // Caching is back soon after the promotion: no factory call in the last two seconds.
-    const lastFactoryCall = factoryAt.at(-1) ?? promotedAt
+    const lastFactoryCall = load.factoryAt.at(-1) ?? promotedAt
     expect(lastFactoryCall - promotedAt).toBeLessThan(1000)
 
     // The bus: a subscription made before the failover receives what is published after it.
