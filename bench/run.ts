@@ -35,6 +35,8 @@ interface Cli {
   suite: string
   quick: boolean
   json: boolean
+  /** Only the cases whose name contains this text (a rerun of one case on a noisy machine). */
+  only: string | undefined
 }
 
 interface Target {
@@ -46,7 +48,7 @@ interface Target {
 function usage(): string {
   const width = Math.max(...suites.map((suite) => suite.name.length))
   return [
-    'usage: npm run bench -- <suite> [--quick] [--json]',
+    'usage: npm run bench -- <suite> [--quick] [--json] [--case <text>]',
     '',
     'suites:',
     ...suites.map((suite) => `  ${suite.name.padEnd(width)}  ${suite.description}`),
@@ -54,6 +56,7 @@ function usage(): string {
     'options:',
     `  --quick  ${PROFILES.quick.durationMs / 1000} s per side and case instead of ${PROFILES.full.durationMs / 1000} s`,
     '  --json   one JSON object per table row on stdout, nothing else',
+    '  --case   only the cases whose name contains <text>, e.g. --case compound',
     '',
     'Uses REDIS_URL when set, else starts a redis-server on a free port for the run.',
   ].join('\n')
@@ -62,11 +65,15 @@ function usage(): string {
 const OPTIONS = {
   quick: { type: 'boolean' },
   json: { type: 'boolean' },
+  case: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const
 
 function parseCli(argv: string[]): Cli | 'help' | string {
-  let parsed: { values: { quick?: boolean; json?: boolean; help?: boolean }; positionals: string[] }
+  let parsed: {
+    values: { quick?: boolean; json?: boolean; case?: string; help?: boolean }
+    positionals: string[]
+  }
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
   } catch (error) {
@@ -77,7 +84,13 @@ function parseCli(argv: string[]): Cli | 'help' | string {
   if (suite === undefined) return 'no suite given'
   if (extra.length > 0) return `unexpected argument '${extra[0]}'`
   if (!findSuite(suite)) return `unknown suite '${suite}'`
-  return { suite, quick: parsed.values.quick === true, json: parsed.values.json === true }
+  if (parsed.values.case === '') return '--case needs the text of a case name'
+  return {
+    suite,
+    quick: parsed.values.quick === true,
+    json: parsed.values.json === true,
+    only: parsed.values.case,
+  }
 }
 
 async function findTarget(): Promise<Target> {
@@ -182,10 +195,22 @@ async function main(): Promise<number> {
     )
     const context = { url: target.url, keyPrefix: `redkit-bench:${randomBytes(4).toString('hex')}:` }
     if ('run' in suite) {
+      if (cli.only !== undefined) progress(`bench: suite ${suite.name} has no separate cases; --case ignored`)
       await suite.run(context, { quick: cli.quick, json: cli.json })
       return 0
     }
     const prepared = await suite.setup(context)
+    const cases =
+      cli.only === undefined
+        ? prepared.cases
+        : prepared.cases.filter((benchCase) => benchCase.name.includes(cli.only!))
+    if (cases.length === 0) {
+      await prepared.teardown()
+      console.error(
+        `bench: no case of ${suite.name} contains '${cli.only}'; its cases: ${prepared.cases.map((c) => c.name).join(', ')}`,
+      )
+      return USAGE_EXIT
+    }
     const rows: ResultRow[] = []
     const report = (row: ResultRow): void => {
       rows.push(row)
@@ -193,7 +218,7 @@ async function main(): Promise<number> {
     }
     const roundRatio = (ratio: number): number => Math.round(ratio * 1000) / 1000
     try {
-      for (const benchCase of prepared.cases) {
+      for (const benchCase of cases) {
         progress(`bench: ${benchCase.name} ...`)
         if ('measure' in benchCase) {
           const measured = await benchCase.measure({ quick: cli.quick })
