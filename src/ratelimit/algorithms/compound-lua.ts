@@ -35,6 +35,21 @@ local ALGORITHMS = { ['fixed-window'] = fixed_window, ['sliding-window'] = slidi
   ['token-bucket'] = token_bucket }
 local out = {}
 local size = 0
+-- Stored values by key, as this call left them (false: none); read once, by prefetch() or on first use.
+local values = {}
+local function read(key)
+  local value = values[key]
+  if value == nil then
+    value = redis.call('GET', key)
+    values[key] = value
+  end
+  return value
+end
+-- One MGET for every key of the call instead of a GET per part and decision.
+local function prefetch(keys)
+  local got = redis.call('MGET', unpack(keys))
+  for i = 1, #keys do values[keys[i]] = got[i] end
+end
 local function reply(allowed, left, reset, retry, blocked)
   size = size + 1
   out[size] = struct.pack('<ddddd', allowed, left, reset, retry, blocked)
@@ -56,7 +71,7 @@ local function open(p, key, cost)
   p.key = key
   p.cost = cost
   p.blocked_until, p.strikes, p.forget_at, p.old_target = 0, 0, 0, 0
-  local stored = redis.call('GET', key)
+  local stored = read(key)
   if stored then
     local length = #stored
     if length == f.bytes + 24 then
@@ -85,7 +100,10 @@ local function save(p)
   if p.blocked_until > now then target = math.max(target, p.blocked_until) else p.blocked_until = 0 end
   if p.strikes > 0 then target = math.max(target, p.forget_at) end
   if target <= now then
-    if p.raw then redis.call('DEL', p.key) end
+    if p.raw then
+      redis.call('DEL', p.key)
+      values[p.key] = false
+    end
     return
   end
   local value = f.encode()
@@ -97,6 +115,7 @@ local function save(p)
   else
     redis.call('SET', p.key, value, 'KEEPTTL')
   end
+  values[p.key] = value
 end
 
 local function fits(p) return p.blocked_until <= now and p.f.fits(p.cost) end
@@ -161,6 +180,7 @@ for j = 1, count do parts[j] = part(2 + (j - 1) * ${SPEC_FIELDS}) end
 local costs = 1 + count * ${SPEC_FIELDS}
 -- '*' instead of the costs: every part of every decision costs 1 (the usual batch, sent compactly).
 local ones = ARGV[costs + 1] == '*'
+prefetch(KEYS)
 for d = 0, #KEYS / count - 1 do
   local all = true
   for j = 1, count do
