@@ -1,5 +1,7 @@
-// The demo's tables and dataset: companies with products and a few hundred thousand orders, vendors
-// whose analytics aggregate those orders, and zones/rate cards as reference data. All in schema `demo`.
+// The demo's tables and dataset: companies with their users (user N, for N up to the number of companies,
+// is the admin of company N; the rest are members) and what each role may do, products, a few hundred
+// thousand orders, vendors whose analytics aggregate those orders, and zones/rate cards as reference data.
+// All in schema `demo`.
 
 import type { SeedSize } from './database.js'
 
@@ -8,6 +10,7 @@ drop schema if exists demo cascade;
 create schema demo;
 create table demo.companies (id int primary key, name text not null);
 create table demo.users (id int primary key, company_id int not null references demo.companies, email text not null unique, name text not null, role text not null);
+create table demo.permissions (role text not null, permission text not null, primary key (role, permission));
 create table demo.vendors (id int primary key, name text not null);
 create table demo.products (id int primary key, company_id int not null, vendor_id int not null, name text not null, price_cents int not null, stock int not null, updated_at timestamptz not null default now());
 create table demo.orders (id int primary key, company_id int not null, product_id int not null, vendor_id int not null, status text not null, quantity int not null, total_cents int not null, created_at timestamptz not null);
@@ -19,7 +22,8 @@ create table demo.rate_cards (id int primary key, zone_id int not null, weight_k
 export function SEED({ companies, products, orders }: SeedSize): string {
   return `
 insert into demo.companies select g, 'Company ' || g from generate_series(1, ${companies}) g;
-insert into demo.users select g, 1 + (g - 1) % ${companies}, 'user' || g || '@demo.test', 'User ' || g, case when g % 10 = 0 then 'admin' else 'member' end from generate_series(1, ${companies * 3}) g;
+insert into demo.users select g, 1 + (g - 1) % ${companies}, 'user' || g || '@demo.test', 'User ' || g, case when g <= ${companies} then 'admin' else 'member' end from generate_series(1, ${companies * 3}) g;
+insert into demo.permissions values ('member', 'products:read'), ('member', 'orders:read'), ('admin', 'products:read'), ('admin', 'orders:read'), ('admin', 'products:write'), ('admin', 'orders:write');
 insert into demo.vendors select g, 'Vendor ' || g from generate_series(1, 250) g;
 insert into demo.products select g, 1 + (g - 1) % ${companies}, 1 + (g - 1) % 250, 'Product ' || g, 100 + (g * 37) % 10000, (g * 13) % 500 from generate_series(1, ${products}) g;
 insert into demo.orders select g, 1 + (g - 1) % ${companies}, 1 + (g::bigint * 7919) % ${products}, 1 + (g::bigint * 31) % 250,

@@ -48,6 +48,24 @@ function demoSuite(name: string, makeKit: () => Redkit) {
     let demo: DemoApp
     let client: Client
     let close: () => Promise<void>
+    const logins = new Map<number, Promise<Client>>()
+    /** A client logged in as user N: the admin of company N up to 10 (SIZE.companies), a member above. */
+    const as = (userId: number) => {
+      let login = logins.get(userId)
+      if (!login) {
+        login = (async () => {
+          const user = new Client(client.base)
+          const answer = await user.call('POST', '/auth/login', {
+            email: `user${userId}@demo.test`,
+            password: 'demo',
+          })
+          expect(answer.status).toBe(200)
+          return user
+        })()
+        logins.set(userId, login)
+      }
+      return login
+    }
 
     beforeAll(async () => {
       kit = makeKit()
@@ -78,32 +96,50 @@ function demoSuite(name: string, makeKit: () => Redkit) {
       expect(zones.headers.get('cache-control')).toBe('private, max-age=300, stale-while-revalidate=86400')
       expect((await client.call('GET', '/api/zones/3/rate-cards')).body).toHaveLength(30)
 
+      const admin = await as(7)
       const before = db.queries
-      const product = await client.call('GET', '/api/companies/7/products/7')
+      const product = await admin.call('GET', '/api/companies/7/products/7')
       expect(product.body).toMatchObject({ id: 7, company_id: 7 })
-      await client.call('GET', '/api/companies/7/products/7')
-      await client.call('GET', '/api/zones')
-      // The product and its 30-day order count, once.
-      expect(db.queries - before).toBe(2)
+      await admin.call('GET', '/api/companies/7/products/7')
+      await admin.call('GET', '/api/zones')
+      // Once each: the caller's user and role permissions, the product and its 30-day order count.
+      expect(db.queries - before).toBe(4)
       // Another company's product is not found under this company.
-      expect((await client.call('GET', '/api/companies/8/products/7')).status).toBe(404)
-      expect((await client.call('GET', '/api/companies/x/products/7')).status).toBe(400)
+      expect((await admin.call('GET', '/api/companies/7/products/8')).status).toBe(404)
+      expect((await admin.call('GET', '/api/companies/x/products/7')).status).toBe(400)
+    })
+
+    it('lets only users of the company in, and only admins change it', async () => {
+      expect((await client.call('GET', '/api/companies/7/products/7')).status).toBe(401)
+      expect((await client.call('GET', '/api/vendors/12/analytics')).status).toBe(401)
+      const admin = await as(7)
+      const elsewhere = await admin.call('GET', '/api/companies/8/products/8')
+      expect(elsewhere).toMatchObject({ status: 403, body: { error: 'not a member of this company' } })
+      expect((await admin.call('GET', '/api/companies/8/orders')).status).toBe(403)
+      // User 17 is a member of company 7: it reads, and may not change prices or place orders.
+      const member = await as(17)
+      expect((await member.call('GET', '/api/companies/7/products/7')).status).toBe(200)
+      expect((await member.call('GET', '/api/companies/7/orders')).status).toBe(200)
+      const patch = await member.call('PATCH', '/api/companies/7/products/7', { price_cents: 1 })
+      expect(patch).toMatchObject({ status: 403, body: { error: 'your role may not products:write' } })
+      expect((await member.call('POST', '/api/companies/7/orders', { productId: 7 })).status).toBe(403)
+      expect((await admin.call('GET', '/api/companies/7/products/7')).body.price_cents).not.toBe(1)
     })
 
     it('an update invalidates: the next read shows the new price', async () => {
-      await client.call('GET', '/api/companies/3/products/3')
-      const updated = await client.call('PATCH', '/api/companies/3/products/3', { price_cents: 4242 })
+      const admin = await as(3)
+      await admin.call('GET', '/api/companies/3/products/3')
+      const updated = await admin.call('PATCH', '/api/companies/3/products/3', { price_cents: 4242 })
       expect(updated.body).toMatchObject({ price_cents: 4242 })
-      expect((await client.call('GET', '/api/companies/3/products/3')).body).toMatchObject({
+      expect((await admin.call('GET', '/api/companies/3/products/3')).body).toMatchObject({
         price_cents: 4242,
       })
-      expect((await client.call('PATCH', '/api/companies/3/products/3', { price_cents: -1 })).status).toBe(
-        400,
-      )
+      expect((await admin.call('PATCH', '/api/companies/3/products/3', { price_cents: -1 })).status).toBe(400)
     })
 
     it('lists orders per company and query, and a new order shows in the next list', async () => {
-      const first = await client.call('GET', '/api/companies/5/orders?status=pending&page=1')
+      const admin = await as(5)
+      const first = await admin.call('GET', '/api/companies/5/orders?status=pending&page=1')
       expect(first.status).toBe(200)
       expect(first.body.orders.length).toBeGreaterThan(0)
       expect(
@@ -112,44 +148,49 @@ function demoSuite(name: string, makeKit: () => Redkit) {
         ),
       ).toBe(true)
       const before = db.queries
-      await client.call('GET', '/api/companies/5/orders?page=1&status=pending')
+      await admin.call('GET', '/api/companies/5/orders?page=1&status=pending')
       expect(db.queries).toBe(before)
-      const created = await client.call('POST', '/api/companies/5/orders', { productId: 12, quantity: 2 })
+      const created = await admin.call('POST', '/api/companies/5/orders', { productId: 15, quantity: 2 })
       expect(created.status).toBe(201)
-      const after = await client.call('GET', '/api/companies/5/orders?status=pending&page=1')
+      const after = await admin.call('GET', '/api/companies/5/orders?status=pending&page=1')
       expect(after.body.orders[0]).toMatchObject({ id: created.body.id, status: 'pending' })
-      const detail = await client.call('GET', `/api/companies/5/orders/${created.body.id}`)
+      const detail = await admin.call('GET', `/api/companies/5/orders/${created.body.id}`)
       expect(detail.body).toMatchObject({ id: created.body.id, quantity: 2 })
-      expect((await client.call('GET', '/api/companies/5/orders?status=lost')).status).toBe(400)
+      expect((await admin.call('GET', '/api/companies/5/orders?status=lost')).status).toBe(400)
     })
 
     it('computes vendor analytics once and serves them from the analytics tier', async () => {
-      const first = await client.call('GET', '/api/vendors/12/analytics')
+      const admin = await as(7)
+      const first = await admin.call('GET', '/api/vendors/12/analytics')
       expect(first.body).toMatchObject({ vendorId: 12 })
       expect(first.body.byStatus.length).toBeGreaterThan(0)
-      const again = await client.call('GET', '/api/vendors/12/analytics')
+      const again = await admin.call('GET', '/api/vendors/12/analytics')
       expect(again.body.computedAt).toBe(first.body.computedAt)
       expect(again.headers.get('cache-control')).toContain('stale-while-revalidate=900')
     })
 
     it('logs in with a session, lists devices, issues and revokes a JWT, logs out everywhere', async () => {
       expect(
-        (await client.call('POST', '/auth/login', { email: 'user7@demo.test', password: 'nope' })).status,
+        (await client.call('POST', '/auth/login', { email: 'user9@demo.test', password: 'nope' })).status,
       ).toBe(401)
-      const login = await client.call('POST', '/auth/login', { email: 'user7@demo.test', password: 'demo' })
-      expect(login.body).toEqual({ userId: 7, companyId: 7 })
+      const login = await client.call('POST', '/auth/login', { email: 'user9@demo.test', password: 'demo' })
+      expect(login.body).toEqual({ userId: 9, companyId: 9 })
       const other = new Client(client.base)
-      await other.call('POST', '/auth/login', { email: 'user7@demo.test', password: 'demo' })
+      await other.call('POST', '/auth/login', { email: 'user9@demo.test', password: 'demo' })
       const devices = await client.call('GET', '/auth/devices')
       expect(devices.body).toHaveLength(2)
 
       const { token } = (await client.call('POST', '/auth/token')).body as { token: string }
       const bearer = { authorization: `Bearer ${token}` }
       expect((await client.call('GET', '/api/me', undefined, bearer)).body).toMatchObject({
-        id: 7,
-        email: 'user7@demo.test',
+        id: 9,
+        email: 'user9@demo.test',
       })
+      // The token alone (no cookie) opens the company's routes, until it is revoked.
+      const api = new Client(client.base)
+      expect((await api.call('GET', '/api/companies/9/products/9', undefined, bearer)).status).toBe(200)
       expect((await client.call('POST', '/auth/token/revoke', undefined, bearer)).status).toBe(200)
+      expect((await api.call('GET', '/api/companies/9/products/9', undefined, bearer)).status).toBe(401)
       expect((await client.call('GET', '/api/me', undefined, bearer)).body).toEqual({
         error: 'token revoked',
       })
@@ -172,7 +213,8 @@ function demoSuite(name: string, makeKit: () => Redkit) {
     })
 
     it('runs a report as a BullMQ job on Redis, and says it needs Redis on the embedded store', async () => {
-      const queued = await client.call('POST', '/api/companies/4/reports')
+      const admin = await as(4)
+      const queued = await admin.call('POST', '/api/companies/4/reports')
       if (kit.mode === 'memory') {
         expect(queued.status).toBe(503)
         return
@@ -180,7 +222,7 @@ function demoSuite(name: string, makeKit: () => Redkit) {
       expect(queued.status).toBe(202)
       const report = await waitFor(
         async () => {
-          const state = await client.call('GET', `/api/reports/${queued.body.jobId}`)
+          const state = await admin.call('GET', `/api/reports/${queued.body.jobId}`)
           return state.body.state === 'completed' ? state.body : undefined
         },
         { timeoutMs: 10_000 },

@@ -1,12 +1,13 @@
 // Logins with sessions (per-user index: the device list and "log out everywhere"), a JWT API with
-// revocation, the user's profile and permissions in the `userContext` tier, and rate-limited payments.
+// revocation, the user's profile and permissions in the `userContext` tier (read by every company route to
+// authorize its caller), and rate-limited payments.
 
 import { randomUUID, timingSafeEqual } from 'node:crypto'
-import { type NextFunction, type Request, type Response, Router } from 'express'
+import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express'
 import { jwtVerify, SignJWT } from 'jose'
 import type { Redkit, SessionStore } from '../../../src/index.js'
 import type { Database } from '../database.js'
-import { BadRequest, type DemoCaching, handle } from './shared.js'
+import { BadRequest, type DemoAccess, type DemoCaching, handle, intParam } from './shared.js'
 
 /** Every demo user's password. */
 export const DEMO_PASSWORD = 'demo'
@@ -28,6 +29,11 @@ interface User {
   role: string
 }
 
+/** A user and what their role may do: what the `userContext` tier holds for every request. */
+export interface UserContext extends User {
+  permissions: string[]
+}
+
 export interface AuthOptions {
   /** HMAC key of the demo's JWTs. */
   jwtSecret: Uint8Array
@@ -39,17 +45,52 @@ export function authRoutes(
   caching: DemoCaching,
   sessions: SessionStore,
   options: AuthOptions,
-): { auth: Router; api: Router } {
+): { auth: Router; api: Router; access: DemoAccess } {
   const revocations = kit.revocations()
   const userContext = kit.cache('user-context', { tier: 'userContext', enabled: caching.enabled })
+  // What every company route needs to know about its caller: who they are and what their role may do.
   const profile = (userId: number) =>
-    userContext.getOrSet(['user', userId], async () => {
+    userContext.getOrSet(['user', userId], async (): Promise<UserContext | undefined> => {
       const [user] = await db.query<User>('select * from demo.users where id = $1', [userId])
       if (!user) return undefined
-      const permissions =
-        user.role === 'admin' ? ['orders:read', 'orders:write', 'products:write'] : ['orders:read']
-      return { ...user, permissions }
+      const rows = await db.query<{ permission: string }>(
+        'select permission from demo.permissions where role = $1 order by permission',
+        [user.role],
+      )
+      return { ...user, permissions: rows.map((row) => row.permission) }
     })
+  // The caller of a request: its session, else a bearer JWT that is not revoked.
+  const caller = async (req: Request): Promise<number | undefined> => {
+    if (req.session?.userId !== undefined) return Number(req.session.userId)
+    const claims = await bearer(req, options.jwtSecret)
+    if (!claims || (await revocations.isRevoked(claims))) return undefined
+    return Number(claims.sub)
+  }
+  const guard = (check: (user: UserContext, req: Request) => string | undefined): RequestHandler => {
+    const decide = async (req: Request) => {
+      const userId = await caller(req)
+      const user = userId === undefined ? undefined : await profile(userId)
+      if (!user) return { status: 401, error: 'log in first: POST /auth/login' }
+      const refused = check(user, req)
+      return refused ? { status: 403, error: refused } : { user }
+    }
+    return (req, res, next) => {
+      decide(req).then((decision) => {
+        if ('user' in decision) {
+          res.locals.user = decision.user
+          next()
+        } else res.status(decision.status).json({ error: decision.error })
+      }, next)
+    }
+  }
+  const access: DemoAccess = {
+    signedIn: guard(() => undefined),
+    can: (permission) =>
+      guard((user, req) => {
+        if (user.company_id !== intParam(req, 'companyId')) return 'not a member of this company'
+        return user.permissions.includes(permission) ? undefined : `your role may not ${permission}`
+      }),
+  }
 
   const auth = Router()
   auth.post(
@@ -153,7 +194,7 @@ export function authRoutes(
         .json({ paymentId: randomUUID(), amountCents: amount, userId: Number(req.session.userId) })
     }),
   )
-  return { auth, api }
+  return { auth, api, access }
 }
 
 function requireSession(req: Request, res: Response, next: NextFunction): void {

@@ -1,10 +1,11 @@
 // Reference data and products: zones and rate cards (the `reference` tier, warmed at start) and product
 // detail per company (the `detail` tier through a CachedRepository), with an update that invalidates.
+// Reference data is public; products need a user of the company (and an admin to change one).
 
 import { type Request, Router } from 'express'
 import { CachedRepository, type Redkit } from '../../../src/index.js'
 import type { Database } from '../database.js'
-import { type DemoCaching, handle, intParam } from './shared.js'
+import { type DemoAccess, type DemoCaching, handle, intParam } from './shared.js'
 
 export interface Product {
   id: number
@@ -23,7 +24,7 @@ interface Zone {
   country: string
 }
 
-export function catalogRoutes(kit: Redkit, db: Database, caching: DemoCaching): Router {
+export function catalogRoutes(kit: Redkit, db: Database, caching: DemoCaching, access: DemoAccess): Router {
   const reference = kit.cache('reference', { tier: 'reference', enabled: caching.enabled })
   const products = new CachedRepository<Product>(kit, {
     name: 'products',
@@ -81,6 +82,7 @@ export function catalogRoutes(kit: Redkit, db: Database, caching: DemoCaching): 
   }
   router.get(
     '/companies/:companyId/products/:productId',
+    access.can('products:read'),
     handle(async (req, res) => {
       const found = await product(req)
       if (!found) return void res.status(404).json({ error: 'no such product' })
@@ -90,6 +92,7 @@ export function catalogRoutes(kit: Redkit, db: Database, caching: DemoCaching): 
   )
   router.patch(
     '/companies/:companyId/products/:productId',
+    access.can('products:write'),
     handle(async (req, res) => {
       const companyId = intParam(req, 'companyId')
       const id = intParam(req, 'productId')

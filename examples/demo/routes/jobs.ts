@@ -5,16 +5,20 @@ import { Queue, Worker } from 'bullmq'
 import { Router } from 'express'
 import type { Redkit } from '../../../src/index.js'
 import type { Database } from '../database.js'
-import { handle, intParam } from './shared.js'
+import { type DemoAccess, handle, intParam } from './shared.js'
 
-export function jobRoutes(kit: Redkit, db: Database): { router: Router; close(): Promise<void> } {
+export function jobRoutes(
+  kit: Redkit,
+  db: Database,
+  access: DemoAccess,
+): { router: Router; close(): Promise<void> } {
   const router = Router()
   if (kit.mode === 'memory') {
     const unavailable = (_req: unknown, res: { status(code: number): { json(body: unknown): void } }) => {
       res.status(503).json({ error: 'background jobs need Redis: start the demo with REDIS_URL set' })
     }
-    router.post('/companies/:companyId/reports', unavailable)
-    router.get('/reports/:jobId', unavailable)
+    router.post('/companies/:companyId/reports', access.can('orders:read'), unavailable)
+    router.get('/reports/:jobId', access.signedIn, unavailable)
     return { router, close: async () => {} }
   }
   const connection = kit.queueConnection()
@@ -33,6 +37,7 @@ export function jobRoutes(kit: Redkit, db: Database): { router: Router; close():
   )
   router.post(
     '/companies/:companyId/reports',
+    access.can('orders:read'),
     handle(async (req, res) => {
       const job = await queue.add(
         'revenue',
@@ -44,6 +49,7 @@ export function jobRoutes(kit: Redkit, db: Database): { router: Router; close():
   )
   router.get(
     '/reports/:jobId',
+    access.signedIn,
     handle(async (req, res) => {
       const job = await queue.getJob(String(req.params.jobId))
       if (!job) return void res.status(404).json({ error: 'no such job' })

@@ -4,7 +4,7 @@
 import { Router } from 'express'
 import { CachedRepository, type Redkit } from '../../../src/index.js'
 import type { Database } from '../database.js'
-import { BadRequest, type DemoCaching, handle, intParam } from './shared.js'
+import { BadRequest, type DemoAccess, type DemoCaching, handle, intParam } from './shared.js'
 
 export interface Order {
   id: number
@@ -30,7 +30,7 @@ function statusTag(companyId: number | string, status: string | undefined): stri
 const STATUSES = new Set(['pending', 'paid', 'shipped', 'delivered', 'cancelled'])
 const PAGE_SIZE = 20
 
-export function orderRoutes(kit: Redkit, db: Database, caching: DemoCaching): Router {
+export function orderRoutes(kit: Redkit, db: Database, caching: DemoCaching, access: DemoAccess): Router {
   const orders = new CachedRepository<Order, OrderQuery, { page: number; total: number; orders: Order[] }>(
     kit,
     {
@@ -64,6 +64,7 @@ export function orderRoutes(kit: Redkit, db: Database, caching: DemoCaching): Ro
   const router = Router()
   router.get(
     '/companies/:companyId/orders',
+    access.can('orders:read'),
     handle(async (req, res) => {
       const page = req.query.page === undefined ? 1 : Number(req.query.page)
       if (!Number.isSafeInteger(page) || page < 1 || page > 500) throw new BadRequest('page must be 1 to 500')
@@ -78,6 +79,7 @@ export function orderRoutes(kit: Redkit, db: Database, caching: DemoCaching): Ro
   )
   router.get(
     '/companies/:companyId/orders/:orderId',
+    access.can('orders:read'),
     handle(async (req, res) => {
       const companyId = intParam(req, 'companyId')
       const order = await orders.getById(intParam(req, 'orderId'), companyId)
@@ -88,6 +90,7 @@ export function orderRoutes(kit: Redkit, db: Database, caching: DemoCaching): Ro
   )
   router.post(
     '/companies/:companyId/orders',
+    access.can('orders:write'),
     handle(async (req, res) => {
       const companyId = intParam(req, 'companyId')
       const { productId, quantity } = req.body as { productId?: unknown; quantity?: unknown }
@@ -109,6 +112,7 @@ export function orderRoutes(kit: Redkit, db: Database, caching: DemoCaching): Ro
   )
   router.get(
     '/vendors/:vendorId/analytics',
+    access.signedIn,
     handle(async (req, res) => {
       const vendorId = intParam(req, 'vendorId')
       const report = await analytics.getOrSet(['vendor', vendorId], async () => {

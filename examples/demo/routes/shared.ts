@@ -9,6 +9,17 @@ export interface DemoCaching {
   warmers: (() => Promise<void>)[]
 }
 
+/** Route guards: who may call a route, from the caller's cached user context. */
+export interface DemoAccess {
+  /** Any logged-in user (a session or a bearer JWT); 401 otherwise. */
+  signedIn: RequestHandler
+  /**
+   * A user of the route's `:companyId` whose role has `permission` (`orders:read`, `products:write`...);
+   * 401 when not logged in, 403 for another company or a role without it.
+   */
+  can(permission: string): RequestHandler
+}
+
 /** An async route handler whose rejections reach Express' error handler. */
 export function handle(fn: (req: Request, res: Response) => Promise<void>): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
