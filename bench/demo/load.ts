@@ -113,7 +113,10 @@ const PRODUCTS_PER_COMPANY = 100
 const PAGES = 10
 const STATUSES = [undefined, 'pending', 'paid', 'shipped', 'delivered', 'cancelled'] as const
 
-/** Logs users in (few: one client IP, and the login limit is 10 a minute), each with a JWT. */
+/**
+ * Logs in users 1 to `count`, each with a session and a JWT: user N is the admin of company N, so the
+ * load acts on each company as its own user (the demo's company routes refuse anyone else).
+ */
 export async function logIn(client: HttpClient, count: number): Promise<LoadUser[]> {
   const users: LoadUser[] = []
   for (let i = 1; i <= count; i++) {
@@ -136,7 +139,8 @@ export async function logIn(client: HttpClient, count: number): Promise<LoadUser
 export type LoadShape = { concurrency: number } | { rate: number }
 
 /**
- * Runs the mix for `durationMs`, plus each user's analytics dashboard polled every second. Closed loop
+ * Runs the mix for `durationMs`, acting on each company as its admin (`users[c - 1]` for company c), plus
+ * the analytics dashboards of the first `dashboards` users, each polled every second. Closed loop
  * (`concurrency` workers, each sending its next request when the last one answered) measures throughput;
  * a fixed `rate` measures latency without queueing: requests leave on schedule whether or not earlier
  * ones answered, and latency counts from the scheduled time, so a stall is not hidden.
@@ -144,8 +148,9 @@ export type LoadShape = { concurrency: number } | { rate: number }
 export async function runPhase(
   client: HttpClient,
   users: readonly LoadUser[],
-  options: { durationMs: number } & LoadShape,
+  options: { durationMs: number; dashboards: number } & LoadShape,
 ): Promise<PhaseResult> {
+  if (users.length < COMPANIES) throw new Error(`the load needs one user per company (${COMPANIES})`)
   const companies = new Zipf(COMPANIES)
   const products = new Zipf(PRODUCTS_PER_COMPANY)
   const pages = new Zipf(PAGES, 1.5)
@@ -176,10 +181,12 @@ export async function runPhase(
     body?: unknown,
     bearer = false,
     since = performance.now(),
+    label: string = kind,
   ) => {
+    // The label tells the server which kind of request its database queries are for.
     const headers: Record<string, string> = bearer
-      ? { authorization: `Bearer ${user.token}` }
-      : { cookie: user.cookie }
+      ? { authorization: `Bearer ${user.token}`, 'x-bench-class': label }
+      : { cookie: user.cookie, 'x-bench-class': label }
     const answer = await client.call(method, path, body, headers)
     result.latencies[kind].push(performance.now() - since)
     result.requests++
@@ -192,9 +199,10 @@ export async function runPhase(
   // the check see a newer value and count it as stale.
   const writing = new Set<string>()
 
-  const action = async (user: LoadUser, since: number) => {
+  const action = async (since: number) => {
     const dice = Math.random() * 100
     const company = companies.next()
+    const user = users[company - 1]!
     if (dice < 40) {
       await timed(
         'detail',
@@ -226,7 +234,7 @@ export async function runPhase(
         const price = 100 + Math.floor(Math.random() * 100_000)
         const path = `/api/companies/${company}/products/${product}`
         await timed('write', 'PATCH', path, user, { price_cents: price }, false, since)
-        const read = await timed('detail', 'GET', path, user)
+        const read = await timed('detail', 'GET', path, user, undefined, false, performance.now(), 'check')
         result.checks++
         if ((JSON.parse(read.body) as { price_cents?: number }).price_cents !== price) result.staleReads++
       } finally {
@@ -248,7 +256,8 @@ export async function runPhase(
           since,
         )
         const id = (JSON.parse(created.body) as { id?: number }).id
-        const list = await timed('list', 'GET', `/api/companies/${company}/orders?page=1`, user)
+        const page = `/api/companies/${company}/orders?page=1`
+        const list = await timed('list', 'GET', page, user, undefined, false, performance.now(), 'check')
         result.checks++
         if ((JSON.parse(list.body) as { orders?: { id: number }[] }).orders?.[0]?.id !== id)
           result.staleReads++
@@ -261,10 +270,9 @@ export async function runPhase(
   const load: Promise<void>[] = []
   if ('concurrency' in options) {
     for (let i = 0; i < options.concurrency; i++) {
-      const user = users[i % users.length]!
       load.push(
         (async () => {
-          while (performance.now() < deadline) await action(user, performance.now())
+          while (performance.now() < deadline) await action(performance.now())
         })(),
       )
     }
@@ -279,18 +287,19 @@ export async function runPhase(
           if (due >= deadline) break
           const wait = due - performance.now()
           if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait))
-          const sent = action(users[n % users.length]!, due).finally(() => inFlight.delete(sent))
+          const sent = action(due).finally(() => inFlight.delete(sent))
           inFlight.add(sent)
         }
         await Promise.all(inFlight)
       })(),
     )
   }
-  // Every user has a vendor dashboard open, polling it once a second.
-  for (const user of users) {
+  // Vendor dashboards open, each polling once a second from its own moment (browsers do not poll in step).
+  for (const user of users.slice(0, options.dashboards)) {
     const vendor = 1 + ((user.userId * 37) % 250)
     load.push(
       (async () => {
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 1000))
         while (performance.now() < deadline) {
           await timed('analytics', 'GET', `/api/vendors/${vendor}/analytics`, user)
           await new Promise((resolve) => setTimeout(resolve, 1000))
