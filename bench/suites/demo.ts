@@ -156,6 +156,8 @@ async function measurePhase(
 
 const percent = (value: number) => `${(value * 100).toFixed(1)}%`
 const ms = (value: number) => `${value.toFixed(2)} ms`
+/** A relative drop as a signed change: 0.25 is -25.0%, -0.1 (a rise) is +10.0%. */
+const drop = (fraction: number) => (fraction >= 0 ? `-${percent(fraction)}` : `+${percent(-fraction)}`)
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
@@ -227,7 +229,7 @@ function report(off: Phase, on: Phase, database: string, json: boolean): void {
       metric: 'db queries / 1000 req',
       off: perThousand(off).toFixed(1),
       on: perThousand(on).toFixed(1),
-      change: `-${percent(fewer)}`,
+      change: drop(fewer),
       target: '>= 97% fewer',
       met: fewer >= 0.97,
     },
@@ -256,7 +258,7 @@ function report(off: Phase, on: Phase, database: string, json: boolean): void {
       metric: 'db queries / 1000 reads no write touched',
       off: readPerThousand(off).toFixed(1),
       on: readPerThousand(on).toFixed(1),
-      change: `-${percent(readFewer)}`,
+      change: drop(readFewer),
       target: '',
     },
   ]
@@ -269,7 +271,7 @@ function report(off: Phase, on: Phase, database: string, json: boolean): void {
       metric: `${route} p50`,
       off: ms(offP50),
       on: ms(onP50),
-      change: `-${percent(lower)}`,
+      change: drop(lower),
       target: reads ? '>= 90% lower' : '',
       ...(reads ? { met: lower >= 0.9 } : {}),
     })
@@ -334,7 +336,7 @@ function report(off: Phase, on: Phase, database: string, json: boolean): void {
   )
   console.log(
     `latency floor with caching on: ${ms(floor)} (reference p50); the most a p50 can drop to it: ${reachable
-      .map(({ route, lowest }) => `${route} -${percent(lowest)}`)
+      .map(({ route, lowest }) => `${route} ${drop(lowest)}`)
       .join(', ')}`,
   )
   console.log('')
