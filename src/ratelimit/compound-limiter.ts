@@ -106,8 +106,15 @@ interface PendingBatch {
   decisions: PendingDecision[]
 }
 
-/** Most decisions one script call carries (as the single limiter: several calls in flight keep both sides busy). */
-const MAX_DECISIONS_PER_CALL = 16
+/**
+ * Most keys one script call carries, as the single limiter's batches: a call of 256 keys holds the
+ * server well under a millisecond, and fewer, larger calls cost both sides less per decision than
+ * many small ones.
+ */
+const MAX_KEYS_PER_CALL = 256
+
+/** A turn with at least twice this many decisions goes out as two calls (see #flush). */
+const MIN_DECISIONS_TO_SPLIT = 16
 
 const OPTIONS = new Set(['hashTag', 'reservationTtl'])
 const PART_OPTIONS = new Set(['limiter', 'name'])
@@ -305,7 +312,7 @@ export class CompoundLimiter {
 
   /**
    * Queues a one-slot decision; the decisions of this turn with the same slot and policies go out
-   * together, at most MAX_DECISIONS_PER_CALL per call, and the script decides them in order.
+   * together, at most MAX_KEYS_PER_CALL keys per call, and the script decides them in order.
    */
   #submit(keys: readonly string[], limits: readonly number[], costs: readonly number[]): Promise<OpReply[]> {
     const slot = this.#store.mode === 'cluster' ? calculateSlot(keys[0]!) : 0
@@ -330,37 +337,48 @@ export class CompoundLimiter {
     this.#scheduled = false
     const batches = [...this.#pending.values()]
     this.#pending.clear()
-    const count = this.#parts.length
+    const perCall = Math.max(1, Math.floor(MAX_KEYS_PER_CALL / this.#parts.length))
     for (const { specs, decisions } of batches) {
-      for (let from = 0; from < decisions.length; from += MAX_DECISIONS_PER_CALL) {
-        const chunk = decisions.slice(from, from + MAX_DECISIONS_PER_CALL)
-        const keys = chunk.flatMap((decision) => decision.keys)
-        const costs = chunk.flatMap((decision) => decision.costs)
-        const args = [count, ...specs, ...(costs.every((units) => units === 1) ? ['*'] : costs)]
-        this.#store.runScript(compoundScript.name, keys, args).then(
-          (reply) => {
-            let replies: OpReply[]
-            try {
-              replies = opReplies(reply)
-              if (replies.length !== keys.length) {
-                throw new TypeError(
-                  `the compound script replied for ${replies.length} parts, not ${keys.length}`,
-                )
-              }
-            } catch (error) {
-              for (const decision of chunk) decision.reject(error)
-              return
-            }
-            chunk.forEach((decision, d) => {
-              decision.resolve(replies.slice(d * count, d * count + count))
-            })
-          },
-          (error: unknown) => {
-            for (const decision of chunk) decision.reject(error)
-          },
-        )
+      // A large turn goes out as two calls, the second a turn later in its own write: the server runs
+      // one while this process handles the other's replies, instead of each side waiting in turn.
+      const size =
+        decisions.length >= 2 * MIN_DECISIONS_TO_SPLIT
+          ? Math.min(perCall, Math.ceil(decisions.length / 2))
+          : perCall
+      for (let from = 0; from < decisions.length; from += size) {
+        const chunk = decisions.slice(from, from + size)
+        if (from === 0) this.#send(specs, chunk)
+        else setImmediate(() => this.#send(specs, chunk))
       }
     }
+  }
+
+  /** One script call for `chunk`, decided in order; each decision gets its parts' replies. */
+  #send(specs: readonly (string | number)[], chunk: readonly PendingDecision[]): void {
+    const count = this.#parts.length
+    const keys = chunk.flatMap((decision) => decision.keys)
+    const costs = chunk.flatMap((decision) => decision.costs)
+    const args = [count, ...specs, ...(costs.every((units) => units === 1) ? ['*'] : costs)]
+    this.#store.runScript(compoundScript.name, keys, args).then(
+      (reply) => {
+        let replies: OpReply[]
+        try {
+          replies = opReplies(reply)
+          if (replies.length !== keys.length) {
+            throw new TypeError(`the compound script replied for ${replies.length} parts, not ${keys.length}`)
+          }
+        } catch (error) {
+          for (const decision of chunk) decision.reject(error)
+          return
+        }
+        chunk.forEach((decision, d) => {
+          decision.resolve(replies.slice(d * count, d * count + count))
+        })
+      },
+      (error: unknown) => {
+        for (const decision of chunk) decision.reject(error)
+      },
+    )
   }
 
   #oneSlot(storeKeys: readonly string[]): boolean {
