@@ -339,12 +339,11 @@ export class CompoundLimiter {
     this.#pending.clear()
     const perCall = Math.max(1, Math.floor(MAX_KEYS_PER_CALL / this.#parts.length))
     for (const { specs, decisions } of batches) {
-      // A large turn goes out as two calls, the second a turn later in its own write: the server runs
-      // one while this process handles the other's replies, instead of each side waiting in turn.
-      const size =
-        decisions.length >= 2 * MIN_DECISIONS_TO_SPLIT
-          ? Math.min(perCall, Math.ceil(decisions.length / 2))
-          : perCall
+      // To a server, a large turn goes out as two calls, the second a turn later in its own write: the
+      // server runs one while this process handles the other's replies, instead of each side waiting in
+      // turn. The embedded store runs in this process: nothing to overlap there.
+      const split = this.#store.mode !== 'memory' && decisions.length >= 2 * MIN_DECISIONS_TO_SPLIT
+      const size = split ? Math.min(perCall, Math.ceil(decisions.length / 2)) : perCall
       for (let from = 0; from < decisions.length; from += size) {
         const chunk = decisions.slice(from, from + size)
         if (from === 0) this.#send(specs, chunk)
