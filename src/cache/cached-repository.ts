@@ -62,7 +62,8 @@ const KNOWN = new Set(['name', 'owner', 'loadById', 'loadList', 'listTags', 'det
 
 /**
  * The cached-repository pattern in a few lines: `getById` and `getList` read through two caches,
- * `invalidateEntity` after a write to one entity, `invalidateOwner` after a bulk change. A write drops
+ * `invalidateEntity` after a write to one entity (or `setEntity` with the entity the write returned),
+ * `invalidateOwner` after a bulk change. A write drops
  * the entity's entry and, by tag, every cached list of its owner, in every instance at once; lists of
  * other owners stay cached.
  *
@@ -132,7 +133,7 @@ export class CachedRepository<E, Q extends object = Record<string, unknown>, L =
    * comes from the caller, who usually has it from the route (`/companies/:cid/orders/:id`).
    */
   getById(id: EntityId, ownerId?: EntityId): Promise<E | undefined> {
-    const tags = ownerId === undefined ? [this.entityTag(id)] : [this.entityTag(id), this.ownerTag(ownerId)]
+    const tags = this.#entityTags(id, ownerId)
     const load = this.#options.loadById
     return this.entities.getOrSet<E | undefined>(['id', id], async () => (await load(id)) ?? undefined, {
       tags,
@@ -168,6 +169,25 @@ export class CachedRepository<E, Q extends object = Record<string, unknown>, L =
     const tags = [this.entityTag(id)]
     if (ownerId !== undefined) tags.push(this.listTag(ownerId))
     await this.#kit.invalidateTags(tags)
+  }
+
+  /**
+   * After a write that returned the whole entity (`UPDATE ... RETURNING`): drops what
+   * {@link invalidateEntity} drops, then stores the fresh entity under its key and tags, so the next
+   * read is a hit instead of a load. A load that read the old row before the write and finishes after
+   * it stores an entry born stale (its tag versions predate the write), never the old value.
+   * @param entity the entity as `loadById` would return it now
+   * @example
+   * const [row] = await db.query('update orders set status = $1 where id = $2 returning *', ['paid', id])
+   * await orders.setEntity(row.id, row, row.companyId)
+   */
+  async setEntity(id: EntityId, entity: E, ownerId?: EntityId): Promise<void> {
+    await this.invalidateEntity(id, ownerId)
+    await this.entities.set(['id', id], entity, { tags: this.#entityTags(id, ownerId) })
+  }
+
+  #entityTags(id: EntityId, ownerId: EntityId | undefined): string[] {
+    return ownerId === undefined ? [this.entityTag(id)] : [this.entityTag(id), this.ownerTag(ownerId)]
   }
 
   /** After a bulk change of an owner: drops its lists and the entries read with its `ownerId`. */

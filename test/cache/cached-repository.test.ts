@@ -88,6 +88,59 @@ function repositorySuite(name: string, kits: () => { a: Redkit; b: Redkit }) {
       expect(tableB.queries).toEqual({ byId: 2, list: 3 })
     })
 
+    it('setEntity stores the written entity: the next read is a hit everywhere, the owner lists go', async () => {
+      const { a, b } = kits()
+      const entity = `orders${randomUUID().slice(0, 6)}`
+      const tableA = ordersTable()
+      const tableB = ordersTable()
+      const onA = make(a, tableA, entity)
+      const onB = make(b, tableB, entity)
+      await onB.getById(3, 1)
+      await onB.getList(1, { status: 'open' })
+      expect(tableB.queries).toEqual({ byId: 1, list: 1 })
+
+      const written = { ...tableA.rows[2]!, status: 'paid' }
+      tableA.rows[2] = written
+      tableB.rows[2] = { ...written }
+      await onA.setEntity(3, written, 1)
+      expect(await onA.getById(3, 1)).toEqual(written)
+      expect(tableA.queries.byId).toBe(0)
+      // The other instance drops its L1 copy within bus delivery, then reads the stored entity: no load.
+      await waitFor(async () => (await onB.getById(3, 1))?.status === 'paid', { timeoutMs: 2000 })
+      expect(tableB.queries.byId).toBe(1)
+      await onB.getList(1, { status: 'open' })
+      expect(tableB.queries.list).toBe(2)
+      // Still invalidated by its tags like any other entry.
+      await onA.invalidateOwner(1)
+      await onA.getById(3, 1)
+      expect(tableA.queries.byId).toBe(1)
+    })
+
+    it('setEntity during a slow load of the old row: the old row is never served after the write', async () => {
+      const table = ordersTable()
+      let release: () => void = () => {}
+      const gate = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const orders = new CachedRepository<Order>(kits().a, {
+        name: `orders${randomUUID().slice(0, 6)}`,
+        owner: 'company',
+        loadById: async (id) => {
+          const row = await table.byId(id)
+          await gate // the write lands while this load holds the old row
+          return row
+        },
+      })
+      const slow = orders.getById(3, 1)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      const written = { ...table.rows[2]!, status: 'paid' }
+      table.rows[2] = written
+      await orders.setEntity(3, written, 1)
+      release()
+      expect((await slow)?.status).toBe('open') // the caller that asked before the write
+      for (let i = 0; i < 3; i++) expect((await orders.getById(3, 1))?.status).toBe('paid')
+    })
+
     it('invalidateLists keeps entities; invalidateOwner drops lists and entities read with the owner', async () => {
       const table = ordersTable()
       const orders = make(kits().a, table, `orders${randomUUID().slice(0, 6)}`)

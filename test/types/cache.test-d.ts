@@ -146,5 +146,8 @@ describe('CachedRepository', () => {
     // @ts-expect-error the query has the declared shape
     orders.getList(1, { pages: 2 })
     expectTypeOf(orders.invalidateEntity(1, 2)).resolves.toBeVoid()
+    expectTypeOf(orders.setEntity(1, { id: 1 }, 2)).resolves.toBeVoid()
+    // @ts-expect-error the entity has the repository's type
+    orders.setEntity(1, { name: 'x' })
   })
 })
