@@ -126,14 +126,16 @@ function demoSuite(name: string, makeKit: () => Redkit) {
       expect((await admin.call('GET', '/api/companies/7/products/7')).body.price_cents).not.toBe(1)
     })
 
-    it('an update invalidates: the next read shows the new price', async () => {
+    it('an update writes the product through: the next read shows the new price, the whole product', async () => {
       const admin = await as(3)
-      await admin.call('GET', '/api/companies/3/products/3')
+      const before = (await admin.call('GET', '/api/companies/3/products/3')).body
+      expect(before).toMatchObject({ vendor_name: expect.any(String), ordersLast30Days: expect.any(Number) })
       const updated = await admin.call('PATCH', '/api/companies/3/products/3', { price_cents: 4242 })
       expect(updated.body).toMatchObject({ price_cents: 4242 })
-      expect((await admin.call('GET', '/api/companies/3/products/3')).body).toMatchObject({
-        price_cents: 4242,
-      })
+      const after = (await admin.call('GET', '/api/companies/3/products/3')).body
+      // Exactly what a load would give: the same vendor and sales, the new price and update time.
+      expect(after).toEqual({ ...before, price_cents: 4242, updated_at: after.updated_at })
+      expect(after).toEqual(updated.body)
       expect((await admin.call('PATCH', '/api/companies/3/products/3', { price_cents: -1 })).status).toBe(400)
     })
 

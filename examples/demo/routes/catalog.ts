@@ -1,5 +1,5 @@
 // Reference data and products: zones and rate cards (the `reference` tier, warmed at start) and product
-// detail per company (the `detail` tier through a CachedRepository), with an update that invalidates.
+// detail per company (the `detail` tier through a CachedRepository), with an update that writes it through.
 // Reference data is public; products need a user of the company (and an admin to change one).
 
 import { type Request, Router } from 'express'
@@ -24,6 +24,10 @@ interface Zone {
   country: string
 }
 
+/** How often product `p` sold in the 30 days before the dataset's last day. */
+const SOLD_LAST_30_DAYS = `select count(*)::int from demo.orders o
+  where o.product_id = p.id and o.created_at > timestamptz '2026-11-30' - interval '30 days'`
+
 export function catalogRoutes(kit: Redkit, db: Database, caching: DemoCaching, access: DemoAccess): Router {
   const reference = kit.cache('reference', { tier: 'reference', enabled: caching.enabled })
   const products = new CachedRepository<Product>(kit, {
@@ -39,7 +43,7 @@ export function catalogRoutes(kit: Redkit, db: Database, caching: DemoCaching, a
       )
       if (!product) return undefined
       const [sold] = await db.query<{ orders: number }>(
-        `select count(*)::int as orders from demo.orders where product_id = $1 and created_at > timestamptz '2026-11-30' - interval '30 days'`,
+        `select (${SOLD_LAST_30_DAYS}) as orders from demo.products p where p.id = $1`,
         [id],
       )
       return { ...product, ordersLast30Days: sold?.orders ?? 0 }
@@ -100,12 +104,16 @@ export function catalogRoutes(kit: Redkit, db: Database, caching: DemoCaching, a
       if (!Number.isSafeInteger(price) || price <= 0) {
         return void res.status(400).json({ error: 'price_cents must be a positive whole number' })
       }
+      // The update hands back the product as the product page shows it, so the cache is written
+      // through: the next read (often this user's own) is a hit, not a load.
       const [updated] = await db.query<Product>(
-        'update demo.products set price_cents = $1, updated_at = now() where id = $2 and company_id = $3 returning *',
+        `update demo.products p set price_cents = $1, updated_at = now() from demo.vendors v
+         where p.id = $2 and p.company_id = $3 and v.id = p.vendor_id
+         returning p.*, v.name as vendor_name, (${SOLD_LAST_30_DAYS}) as "ordersLast30Days"`,
         [price, id, companyId],
       )
       if (!updated) return void res.status(404).json({ error: 'no such product' })
-      await products.invalidateEntity(id, companyId)
+      await products.setEntity(id, updated, companyId)
       res.json(updated)
     }),
   )
