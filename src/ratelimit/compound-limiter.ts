@@ -107,9 +107,10 @@ interface PendingBatch {
 }
 
 /**
- * Most keys one script call carries, as the single limiter's batches: a call of 256 keys holds the
- * server well under a millisecond, and fewer, larger calls cost both sides less per decision than
- * many small ones.
+ * Most keys one script call carries: 256 keys (85 decisions of 3 parts) hold the server about half a
+ * millisecond. With 100 decisions in flight, two calls of 50 sent on successive turns measured about
+ * 20% faster than seven calls of 16 sent together, which reached the server and came back at once, so
+ * the server and this process took turns.
  */
 const MAX_KEYS_PER_CALL = 256
 
