@@ -207,11 +207,12 @@ function report(off: Phase, on: Phase, database: string, json: boolean): void {
   const checks = (phase: Phase) => phase.paced.checks + phase.result.checks
   const classQueries = (phase: Phase, label: string) => phase.queriesByClass[label] ?? 0
   // Writes go to the database whatever the cache does, and the read that checks a write misses by design
-  // (the write invalidated it): the reads no write touched are what the cache can serve.
-  const untouched = (phase: Phase) =>
+  // (the write invalidated it): the other reads are what the cache can serve, though other writes may have
+  // invalidated them too.
+  const otherReads = (phase: Phase) =>
     phase.queries - classQueries(phase, 'write') - classQueries(phase, 'check')
   const readPerThousand = (phase: Phase) =>
-    (untouched(phase) / Math.max(1, requests(phase) - writes(phase) - checks(phase))) * 1000
+    (otherReads(phase) / Math.max(1, requests(phase) - writes(phase) - checks(phase))) * 1000
   const readFewer = 1 - readPerThousand(on) / readPerThousand(off)
   const share = (phase: Phase, queries: number) =>
     ((queries / Math.max(1, requests(phase))) * 1000).toFixed(1)
@@ -249,13 +250,13 @@ function report(off: Phase, on: Phase, database: string, json: boolean): void {
     },
     {
       metric: '  for other reads',
-      off: share(off, untouched(off)),
-      on: share(on, untouched(on)),
+      off: share(off, otherReads(off)),
+      on: share(on, otherReads(on)),
       change: '',
       target: '',
     },
     {
-      metric: 'db queries / 1000 reads no write touched',
+      metric: 'db queries / 1000 reads that check no write',
       off: readPerThousand(off).toFixed(1),
       on: readPerThousand(on).toFixed(1),
       change: drop(readFewer),
