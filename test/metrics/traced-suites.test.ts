@@ -72,22 +72,17 @@ limiterSuite('a single redis-server, traced', async () => {
   const kit = createRedkit({ url: server.url, app: 'tracedrl', environment: {} })
   return { kit, teardown: () => kit.close() }
 })
-sessionSuite('MemoryStore, traced', memorySessionSetup('tracedsessions'), true)
-// `true`: the 10,000-session all()/length()/clear() case runs traced too.
-sessionSuite(
-  'a single redis-server, traced',
-  async () => ({
-    kit: (logger) =>
-      createRedkit({
-        url: server.url,
-        app: 'tracedsessions',
-        environment: {},
-        ...(logger ? { logger } : {}),
-      }),
-    teardown: async () => {},
-  }),
-  true,
-)
+sessionSuite('MemoryStore, traced', memorySessionSetup('tracedsessions'))
+sessionSuite('a single redis-server, traced', async () => ({
+  kit: (logger) =>
+    createRedkit({
+      url: server.url,
+      app: 'tracedsessions',
+      environment: {},
+      ...(logger ? { logger } : {}),
+    }),
+  teardown: async () => {},
+}))
 
 describe('the subscriber of the traced suites', () => {
   it('saw calls on every channel, and every call it saw started also finished', () => {

@@ -5,20 +5,16 @@ import { createRedkit } from '../../src/index.js'
 import { startCluster } from '../harness/index.js'
 import { sessionSuite } from './session-suite.js'
 
-sessionSuite(
-  'a 6-node Redis Cluster',
-  async () => {
-    const cluster = await startCluster()
-    return {
-      kit: (logger) =>
-        createRedkit({
-          cluster: { nodes: cluster.nodes },
-          app: 'sessions',
-          environment: {},
-          ...(logger ? { logger } : {}),
-        }),
-      teardown: () => cluster.stop(),
-    }
-  },
-  true,
-)
+sessionSuite('a 6-node Redis Cluster', async () => {
+  const cluster = await startCluster()
+  return {
+    kit: (logger) =>
+      createRedkit({
+        cluster: { nodes: cluster.nodes },
+        app: 'sessions',
+        environment: {},
+        ...(logger ? { logger } : {}),
+      }),
+    teardown: () => cluster.stop(),
+  }
+})

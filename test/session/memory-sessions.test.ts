@@ -2,4 +2,4 @@
 
 import { memorySessionSetup, sessionSuite } from './session-suite.js'
 
-sessionSuite('MemoryStore', memorySessionSetup('sessions'), true)
+sessionSuite('MemoryStore', memorySessionSetup('sessions'))
