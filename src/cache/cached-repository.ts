@@ -63,9 +63,8 @@ const KNOWN = new Set(['name', 'owner', 'loadById', 'loadList', 'listTags', 'det
 /**
  * The cached-repository pattern in a few lines: `getById` and `getList` read through two caches,
  * `invalidateEntity` after a write to one entity (or `setEntity` with the entity the write returned),
- * `invalidateOwner` after a bulk change. A write drops
- * the entity's entry and, by tag, every cached list of its owner, in every instance at once; lists of
- * other owners stay cached.
+ * `invalidateOwner` after a bulk change. A write drops the entity's entry and, by tag, every cached
+ * list of its owner, in every instance at once; lists of other owners stay cached.
  *
  * @example
  * const orders = new CachedRepository(kit, {

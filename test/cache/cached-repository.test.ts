@@ -43,6 +43,14 @@ function repositorySuite(name: string, kits: () => { a: Redkit; b: Redkit }) {
         loadById: table.byId,
         loadList: table.list,
       })
+    /** One repository on each instance, each over its own table, sharing the caches' names. */
+    const onBothInstances = () => {
+      const { a, b } = kits()
+      const entity = `orders${randomUUID().slice(0, 6)}`
+      const tableA = ordersTable()
+      const tableB = ordersTable()
+      return { tableA, tableB, onA: make(a, tableA, entity), onB: make(b, tableB, entity) }
+    }
 
     it('reads through both caches and keys lists by owner and the sorted query', async () => {
       const table = ordersTable()
@@ -64,12 +72,7 @@ function repositorySuite(name: string, kits: () => { a: Redkit; b: Redkit }) {
     })
 
     it('invalidateEntity drops the entity and its owner lists everywhere, and nothing of other owners', async () => {
-      const { a, b } = kits()
-      const entity = `orders${randomUUID().slice(0, 6)}`
-      const tableA = ordersTable()
-      const tableB = ordersTable()
-      const onA = make(a, tableA, entity)
-      const onB = make(b, tableB, entity)
+      const { tableA, tableB, onA, onB } = onBothInstances()
       await onB.getById(3, 1)
       await onB.getList(1, { status: 'open' })
       await onB.getList(2, { status: 'open' })
@@ -89,12 +92,7 @@ function repositorySuite(name: string, kits: () => { a: Redkit; b: Redkit }) {
     })
 
     it('setEntity stores the written entity: the next read is a hit everywhere, the owner lists go', async () => {
-      const { a, b } = kits()
-      const entity = `orders${randomUUID().slice(0, 6)}`
-      const tableA = ordersTable()
-      const tableB = ordersTable()
-      const onA = make(a, tableA, entity)
-      const onB = make(b, tableB, entity)
+      const { tableA, tableB, onA, onB } = onBothInstances()
       await onB.getById(3, 1)
       await onB.getList(1, { status: 'open' })
       expect(tableB.queries).toEqual({ byId: 1, list: 1 })
