@@ -340,16 +340,16 @@ export class CompoundLimiter {
     this.#pending.clear()
     const perCall = Math.max(1, Math.floor(MAX_KEYS_PER_CALL / this.#parts.length))
     for (const { specs, decisions } of batches) {
-      // To a server, a large turn goes out as two calls, the second a turn later in its own write: the
-      // server runs one while this process handles the other's replies, instead of each side waiting in
-      // turn. The embedded store runs in this process: nothing to overlap there.
+      // To a server, a large turn goes out as at least two calls, each a turn after the one before in its
+      // own write: the server runs one while this process handles the other's replies, instead of each
+      // side waiting in turn. The embedded store runs in this process: nothing to overlap there.
       const split = this.#store.mode !== 'memory' && decisions.length >= 2 * MIN_DECISIONS_TO_SPLIT
       const size = split ? Math.min(perCall, Math.ceil(decisions.length / 2)) : perCall
-      for (let from = 0; from < decisions.length; from += size) {
-        const chunk = decisions.slice(from, from + size)
-        if (from === 0) this.#send(specs, chunk)
-        else setImmediate(() => this.#send(specs, chunk))
+      const sendFrom = (from: number): void => {
+        this.#send(specs, decisions.slice(from, from + size))
+        if (from + size < decisions.length) setImmediate(() => sendFrom(from + size))
       }
+      sendFrom(0)
     }
   }
 
